@@ -1,0 +1,2 @@
+//! discesa: reverse-mode automatic differentiation and gradient-descent training on the CPU.
+#![warn(missing_docs)]
