@@ -1,2 +1,13 @@
 //! discesa: reverse-mode automatic differentiation and gradient-descent training on the CPU.
+//!
+//! - [`tensor`]: n-dimensional `f32`/`f64` arrays with broadcasting and fast matrix products.
+//! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
 #![warn(missing_docs)]
+
+pub mod autodiff;
+pub mod error;
+pub mod tensor;
+
+pub use autodiff::{Tape, Var};
+pub use error::{Error, Result};
+pub use tensor::Tensor;

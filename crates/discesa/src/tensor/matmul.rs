@@ -1,0 +1,139 @@
+//! Matrix products through the `gemm` crate (runtime CPU dispatch, AVX-512 where present),
+//! with transposes folded into strides so no operand is ever copied.
+
+use super::{Element, Shape, Tensor};
+use crate::error::{shape_err, Result};
+use gemm::Parallelism;
+
+/// Work (m·n·k) above which a product is split over threads.
+const PARALLEL_WORK: usize = 96 * 96 * 96;
+
+/// `dst = op(a) · op(b)` (or `dst += ...` if `accumulate`), for row-major buffers, where
+/// `op(x)` is `xᵀ` when the matching flag is set. `a` is `m×k` (`k×m` if transposed), `b` is
+/// `k×n` (`n×k` if transposed), `dst` is `m×n`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_into<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    a: &[T],
+    ta: bool,
+    b: &[T],
+    tb: bool,
+    accumulate: bool,
+) {
+    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm_into: buffers too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::zero());
+        }
+        return;
+    }
+    // Row-major: element (i, j) of an r×c matrix sits at i*c + j, so rs = c and cs = 1.
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    let threads = super::num_threads();
+    let par = if threads > 1 && m * n * k >= PARALLEL_WORK {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: the asserted lengths cover every index the strides reach; the three buffers are
+    // distinct slices (dst is a unique &mut).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// Matrix product: 2-D × 2-D, or batched over leading axes (equal batch shapes, or a 2-D
+    /// right operand shared by every batch).
+    pub fn matmul(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
+        self.matmul_t(other, false, false)
+    }
+
+    /// `op(self) · op(other)` where `op` transposes the last two axes when its flag is set.
+    pub fn matmul_t(&self, other: &Tensor<T>, ta: bool, tb: bool) -> Result<Tensor<T>> {
+        let (out_shape, batch, m, n, k, b_batched) = matmul_shape(self.shape(), other.shape(), ta, tb)?;
+        let (a, b) = (self.as_slice(), other.as_slice());
+        Ok(Tensor::from_fn_shape(out_shape, |o| {
+            for i in 0..batch {
+                let bo = if b_batched { i * k * n } else { 0 };
+                gemm_into(
+                    m,
+                    n,
+                    k,
+                    &mut o[i * m * n..(i + 1) * m * n],
+                    &a[i * m * k..(i + 1) * m * k],
+                    ta,
+                    &b[bo..bo + k * n],
+                    tb,
+                    false,
+                );
+            }
+        }))
+    }
+}
+
+/// Checks operand shapes and returns (output shape, batch count, m, n, k, whether b is batched).
+pub(crate) fn matmul_shape(
+    a: &Shape,
+    b: &Shape,
+    ta: bool,
+    tb: bool,
+) -> Result<(Shape, usize, usize, usize, usize, bool)> {
+    let err = |why: &str| {
+        Err(shape_err(
+            "matmul",
+            format!(
+                "cannot multiply {a}{} by {b}{}: {why}",
+                if ta { "ᵀ" } else { "" },
+                if tb { "ᵀ" } else { "" }
+            ),
+        ))
+    };
+    if a.ndim() < 2 || b.ndim() < 2 {
+        return err("both operands need at least 2 dimensions");
+    }
+    let (ar, ac) = (a.dim(a.ndim() - 2), a.dim(a.ndim() - 1));
+    let (br, bc) = (b.dim(b.ndim() - 2), b.dim(b.ndim() - 1));
+    let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
+    let (k2, n) = if tb { (bc, br) } else { (br, bc) };
+    if k != k2 {
+        return err(&format!("inner dimensions {k} and {k2} differ"));
+    }
+    let a_batch = &a.dims()[..a.ndim() - 2];
+    let b_batch = &b.dims()[..b.ndim() - 2];
+    let b_batched = !b_batch.is_empty();
+    if b_batched && a_batch != b_batch {
+        return err("batch dimensions differ");
+    }
+    let batch: usize = a_batch.iter().product();
+    let mut dims = a_batch.to_vec();
+    dims.extend([m, n]);
+    Ok((Shape::new(&dims)?, batch, m, n, k, b_batched))
+}
