@@ -243,9 +243,9 @@ pub enum DataError {
         /// Exact names tried.
         tried: Vec<String>,
     },
-    /// A `.npy` file is malformed or uses a layout this reader does not support.
+    /// A binary file (`.npy`, IDX) is malformed or uses a layout this reader does not support.
     #[error("{}: {message}", .path.display())]
-    Npy {
+    Format {
         /// File involved.
         path: PathBuf,
         /// What is wrong.

@@ -24,18 +24,27 @@
 //! # Ok::<(), discesa::data::DataError>(())
 //! ```
 
+mod atomic;
 mod csv_reader;
 mod csv_table;
 mod dataset;
 mod error;
+mod idx;
+mod npy;
 mod sampling;
 mod schema;
 #[cfg(test)]
 mod test_util;
 
+pub use atomic::write_atomically;
 pub use csv_reader::{read_csv, CsvData, CsvOptions};
 pub use dataset::{Batch, BatchTargets, Dataset, Targets, Task};
 pub use error::{DataError, Result};
+pub use idx::{
+    is_mnist_dir, load_idx_pair, load_mnist_dir, read_idx_images, read_idx_labels, IdxImages,
+    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES,
+};
+pub use npy::{read_npy, write_npy_f32, write_npy_f64, NpyArray, NpyData, NpyDtype};
 pub use sampling::{
     shuffled_indices, split_indices, train_val_test_indices, EpochSampler, MiniBatches,
     SplitIndices,
