@@ -44,6 +44,14 @@ impl Default for CsvOptions {
     }
 }
 
+impl CsvOptions {
+    /// These options with the task forced to classification (integer targets become classes).
+    pub fn with_classification(mut self) -> Self {
+        self.task = Some(Task::Classification);
+        self
+    }
+}
+
 /// A training CSV file, encoded, with what was learned about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvData {

@@ -230,7 +230,7 @@ pub(crate) mod tests {
     }
 
     /// Three 2×2 images whose pixels are 0, 51, ..., and labels 7, 0, 9.
-    pub(crate) fn write_tiny_pair(dir: &TempDir, prefix: &str, gz: bool) -> (PathBuf, PathBuf) {
+    pub(crate) fn write_tiny_pair(dir: &Path, prefix: &str, gz: bool) -> (PathBuf, PathBuf) {
         let pixels: Vec<u8> = (0..12).map(|i| (i * 51 % 256) as u8).collect();
         let images = idx_bytes(IDX_IMAGES_MAGIC, &[3, 2, 2], &pixels);
         let labels = idx_bytes(IDX_LABELS_MAGIC, &[3], &[7, 0, 9]);
@@ -239,17 +239,20 @@ pub(crate) mod tests {
         } else {
             (images, labels, "")
         };
-        (
-            dir.write(&format!("{prefix}-images-idx3-ubyte{ext}"), images),
-            dir.write(&format!("{prefix}-labels-idx1-ubyte{ext}"), labels),
-        )
+        let paths = (
+            dir.join(format!("{prefix}-images-idx3-ubyte{ext}")),
+            dir.join(format!("{prefix}-labels-idx1-ubyte{ext}")),
+        );
+        std::fs::write(&paths.0, images).unwrap();
+        std::fs::write(&paths.1, labels).unwrap();
+        paths
     }
 
     #[test]
     fn plain_and_gzipped_files_read_the_same() {
         let dir = TempDir::new("idx_pair");
-        let (pi, pl) = write_tiny_pair(&dir, "plain", false);
-        let (gi, gl) = write_tiny_pair(&dir, "gz", true);
+        let (pi, pl) = write_tiny_pair(dir.path(), "plain", false);
+        let (gi, gl) = write_tiny_pair(dir.path(), "gz", true);
         let plain = load_idx_pair(&pi, &pl).unwrap();
         let gz = load_idx_pair(&gi, &gl).unwrap();
         assert_eq!(plain, gz);
@@ -269,7 +272,7 @@ pub(crate) mod tests {
     #[test]
     fn wrong_magic_names_found_and_expected() {
         let dir = TempDir::new("idx_magic");
-        let (images, labels) = write_tiny_pair(&dir, "m", false);
+        let (images, labels) = write_tiny_pair(dir.path(), "m", false);
         // Swapped files: labels read as images.
         let err = read_idx_images(&labels).unwrap_err();
         assert!(matches!(
@@ -337,7 +340,7 @@ pub(crate) mod tests {
     #[test]
     fn label_problems_are_errors() {
         let dir = TempDir::new("idx_labels");
-        let (images, _) = write_tiny_pair(&dir, "x", false);
+        let (images, _) = write_tiny_pair(dir.path(), "x", false);
         let two = dir.write("two", idx_bytes(IDX_LABELS_MAGIC, &[2], &[1, 2]));
         assert!(matches!(
             load_idx_pair(&images, &two),
@@ -361,8 +364,8 @@ pub(crate) mod tests {
     #[test]
     fn mnist_layout_dir_loads_and_missing_file_is_named() {
         let dir = TempDir::new("idx_dir");
-        write_tiny_pair(&dir, "train", true);
-        write_tiny_pair(&dir, "t10k", false);
+        write_tiny_pair(dir.path(), "train", true);
+        write_tiny_pair(dir.path(), "t10k", false);
         assert!(is_mnist_dir(dir.path()));
         let (train, test) = load_mnist_dir(dir.path()).unwrap();
         assert_eq!((train.len(), test.len()), (3, 3));

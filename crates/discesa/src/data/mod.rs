@@ -30,9 +30,12 @@ mod csv_table;
 mod dataset;
 mod error;
 mod idx;
+mod loader;
 mod npy;
+mod npy_dataset;
 mod sampling;
 mod schema;
+mod standardize;
 #[cfg(test)]
 mod test_util;
 
@@ -44,6 +47,7 @@ pub use idx::{
     is_mnist_dir, load_idx_pair, load_mnist_dir, read_idx_images, read_idx_labels, IdxImages,
     IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES,
 };
+pub use loader::{load, DataFormat, LoadOptions, LoadedData};
 pub use npy::{read_npy, write_npy_f32, write_npy_f64, NpyArray, NpyData, NpyDtype};
 pub use sampling::{
     shuffled_indices, split_indices, train_val_test_indices, EpochSampler, MiniBatches,
@@ -53,3 +57,4 @@ pub use schema::{
     ColumnKind, ColumnSpec, CsvReport, CsvSchema, EncodedCsv, TargetKind, TargetSpec,
     DROPPED_LINES_SAMPLE,
 };
+pub use standardize::Standardizer;

@@ -129,12 +129,14 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
                 .ok_or_else(|| format_err(path, "the .npy header length is cut off"))?;
             (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
         }
-        _ => return Err(format_err(
-            path,
-            format!(
+        _ => {
+            return Err(format_err(
+                path,
+                format!(
                 "unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are supported)"
             ),
-        )),
+            ))
+        }
     };
     let data_start = header_start + header_len;
     let header_bytes = bytes

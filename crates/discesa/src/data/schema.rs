@@ -464,3 +464,153 @@ struct Plan<'s> {
     columns: Vec<PlannedColumn<'s>>,
     target: Option<usize>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::test_util::{shared_data, TempDir};
+    use crate::data::{read_csv, CsvOptions};
+
+    const TRAIN: &str = "\
+num,colour,kind
+1.0,red,cat
+2.0,blue,dog
+3.0,red,dog
+";
+
+    fn trained(dir: &TempDir) -> CsvSchema {
+        let p = dir.write("train.csv", TRAIN);
+        read_csv(&p, &CsvOptions::default()).unwrap().schema
+    }
+
+    #[test]
+    fn prediction_file_without_target_encodes_like_training() {
+        let dir = TempDir::new("schema_pred");
+        let schema = trained(&dir);
+        assert_eq!(
+            schema.feature_names(),
+            vec!["num", "colour=blue", "colour=red"]
+        );
+        // Columns in a different order, no target, one row with a missing value.
+        let p = dir.write("pred.csv", "colour,num\nblue,5\nred,NA\nred,-1\n");
+        let enc = schema.encode(&p).unwrap();
+        assert_eq!(enc.features, vec![5.0, 1.0, 0.0, -1.0, 0.0, 1.0]);
+        assert_eq!(enc.targets, None);
+        assert_eq!(enc.lines, vec![2, 4]);
+        assert_eq!(enc.report.rows_dropped, 1);
+        assert_eq!(enc.report.target, None);
+        assert!(enc.into_dataset().is_err());
+    }
+
+    #[test]
+    fn evaluation_file_with_target_keeps_class_indices() {
+        let dir = TempDir::new("schema_eval");
+        let schema = trained(&dir);
+        let p = dir.write("eval.csv", "num,colour,kind\n9,red,dog\n8,blue,cat\n");
+        let d = schema.encode(&p).unwrap().into_dataset().unwrap();
+        assert_eq!(
+            d.targets(),
+            &Targets::Classes {
+                labels: vec![1, 0],
+                class_names: vec!["cat".into(), "dog".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn unseen_or_missing_columns_and_categories_are_errors() {
+        let dir = TempDir::new("schema_err");
+        let schema = trained(&dir);
+        let extra = dir.write("extra.csv", "num,colour,id\n1,red,7\n");
+        let err = schema.encode(&extra).unwrap_err();
+        assert!(matches!(&err, DataError::UnseenColumn { column, .. } if column == "id"));
+        assert!(
+            err.to_string().contains("known columns: num, colour"),
+            "{err}"
+        );
+        let missing = dir.write("missing.csv", "num\n1\n");
+        assert!(matches!(
+            schema.encode(&missing),
+            Err(DataError::MissingColumn { column, .. }) if column == "colour"
+        ));
+        let green = dir.write("green.csv", "num,colour\n1,red\n2,green\n");
+        let err = schema.encode(&green).unwrap_err();
+        assert!(
+            matches!(&err, DataError::UnseenCategory { line: 3, value, .. } if value == "green"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("known categories: blue, red"));
+        let bird = dir.write("bird.csv", "num,colour,kind\n1,red,bird\n");
+        assert!(matches!(
+            schema.encode(&bird),
+            Err(DataError::UnseenCategory { value, .. }) if value == "bird"
+        ));
+        let typo = dir.write("typo.csv", "num,colour\n1x,red\n");
+        assert!(matches!(
+            schema.encode(&typo),
+            Err(DataError::NonNumericCell {
+                line: 2,
+                column_number: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn integer_classes_encode_by_value() {
+        let dir = TempDir::new("schema_int");
+        let train = dir.write("t.csv", "x,y\n1,3\n2,7\n3,3\n");
+        let schema = read_csv(&train, &CsvOptions::default().with_classification())
+            .unwrap()
+            .schema;
+        assert_eq!(schema.class_names(), Some(vec!["3".into(), "7".into()]));
+        let eval = dir.write("e.csv", "x,y\n5,7.0\n6,3\n");
+        let Some(Targets::Classes { labels, .. }) = schema.encode(&eval).unwrap().targets else {
+            panic!()
+        };
+        assert_eq!(labels, vec![1, 0]);
+        let unseen = dir.write("u.csv", "x,y\n5,4\n");
+        assert!(matches!(
+            schema.encode(&unseen),
+            Err(DataError::UnseenCategory { .. })
+        ));
+        let declared = read_csv(
+            &train,
+            &CsvOptions {
+                n_classes: Some(8),
+                ..CsvOptions::default()
+            },
+        )
+        .unwrap()
+        .schema;
+        let out = dir.write("o.csv", "x,y\n5,8\n");
+        assert!(matches!(
+            declared.encode(&out),
+            Err(DataError::LabelOutOfRange {
+                label: 8,
+                n_classes: 8,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn schema_round_trips_through_json() {
+        let dir = TempDir::new("schema_json");
+        let schema = trained(&dir);
+        let json = serde_json::to_string(&schema).unwrap();
+        let back: CsvSchema = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, schema);
+        assert_eq!(back.task(), Task::Classification);
+        assert_eq!(back.n_features(), 3);
+    }
+
+    #[test]
+    fn iris_encodes_itself_identically() {
+        let Some(dir) = shared_data() else { return };
+        let path = dir.join("iris.csv");
+        let data = read_csv(&path, &CsvOptions::default()).unwrap();
+        let again = data.schema.encode(&path).unwrap().into_dataset().unwrap();
+        assert_eq!(again, data.dataset);
+    }
+}
