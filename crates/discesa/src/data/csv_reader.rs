@@ -88,6 +88,12 @@ fn infer_schema(table: &RawTable, options: &CsvOptions) -> Result<CsvSchema> {
             "the declared class count must be at least 1".into(),
         ));
     }
+    if table.headers.len() < 2 {
+        return Err(DataError::Format {
+            path: table.path.clone(),
+            message: "only one column: a feature column besides the target is required".into(),
+        });
+    }
     let target = match &options.target {
         Some(name) => table.column(name).ok_or_else(|| DataError::MissingTarget {
             path: table.path.clone(),
@@ -381,6 +387,11 @@ n/a,red,40,b
             read_csv(&e, &CsvOptions::default()),
             Err(DataError::EmptyFile { .. })
         ));
+        let one = dir.write("one.csv", "y\n1\n2\n");
+        assert!(read_csv(&one, &CsvOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("only one column"));
         let h = dir.write("h.csv", "a,b\n");
         assert!(matches!(
             read_csv(&h, &CsvOptions::default()),

@@ -139,7 +139,7 @@ impl Batch {
 ///
 /// Invariants (checked by [`Dataset::new`]): `features.len() == len() * n_features()`, labels are
 /// below the class count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     features: Vec<f32>,
     feature_names: Vec<String>,

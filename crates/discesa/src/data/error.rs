@@ -243,7 +243,7 @@ pub enum DataError {
         /// Exact names tried.
         tried: Vec<String>,
     },
-    /// A binary file (`.npy`, IDX) is malformed or uses a layout this reader does not support.
+    /// A file is malformed or uses a layout this reader does not support.
     #[error("{}: {message}", .path.display())]
     Format {
         /// File involved.

@@ -205,11 +205,10 @@ pub fn train_val_test_indices(
             "validation {validation} and test {test} fractions must be in [0, 1] and sum to at most 1"
         )));
     }
-    let mut parts = split_indices(n, &[train.max(0.0), validation, test], seed)?.into_iter();
-    let (Some(train), Some(validation), Some(test)) = (parts.next(), parts.next(), parts.next())
-    else {
-        unreachable!("split_indices returns one part per fraction");
-    };
+    let parts = split_indices(n, &[train.max(0.0), validation, test], seed)?;
+    let [train, validation, test]: [Vec<usize>; 3] = parts
+        .try_into()
+        .map_err(|_| DataError::InvalidArgument("split did not return three parts".into()))?;
     Ok(SplitIndices {
         train,
         validation,

@@ -430,7 +430,9 @@ impl CsvSchema {
                         .map_err(|_| unseen(values.iter().map(i64::to_string).collect()))
                 }
             }
-            TargetKind::Values => unreachable!("regression targets are not labels"),
+            TargetKind::Values => Err(DataError::InvalidArgument(
+                "regression targets have no class labels".into(),
+            )),
         }
     }
 }
