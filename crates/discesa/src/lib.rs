@@ -2,9 +2,11 @@
 //!
 //! - [`tensor`]: n-dimensional `f32`/`f64` arrays with broadcasting and fast matrix products.
 //! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
+//! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 #![warn(missing_docs)]
 
 pub mod autodiff;
+pub mod data;
 pub mod error;
 pub mod tensor;
 
