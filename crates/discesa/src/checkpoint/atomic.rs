@@ -165,7 +165,10 @@ pub(crate) mod tests {
         })
         .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("writing") && msg.contains("state.json") && msg.contains("disk full"), "{msg}");
+        assert!(
+            msg.contains("writing") && msg.contains("state.json") && msg.contains("disk full"),
+            "{msg}"
+        );
         assert_eq!(fs::read(&path).unwrap(), b"good");
         assert_eq!(dir.entries(), vec!["state.json".to_string()]);
     }
@@ -186,8 +189,13 @@ pub(crate) mod tests {
     fn missing_directory_is_reported_with_the_path() {
         let dir = TempDir::new("atomic-missing");
         let path = dir.0.join("no-such-dir").join("f.json");
-        let err = write_json_atomic(&path, &vec![1, 2]).unwrap_err().to_string();
-        assert!(err.contains("creating temporary file") && err.contains("no-such-dir"), "{err}");
+        let err = write_json_atomic(&path, &vec![1, 2])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("creating temporary file") && err.contains("no-such-dir"),
+            "{err}"
+        );
     }
 
     struct Unserialisable;
@@ -205,9 +213,14 @@ pub(crate) mod tests {
         write_json_atomic(&path, &serde_json::json!({"epoch": 3})).unwrap();
         let back: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(back["epoch"], 3);
-        let err = write_json_atomic(&path, &Unserialisable).unwrap_err().to_string();
+        let err = write_json_atomic(&path, &Unserialisable)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("run.json") && err.contains("refused"), "{err}");
-        assert_eq!(back, serde_json::from_slice::<serde_json::Value>(&fs::read(&path).unwrap()).unwrap());
+        assert_eq!(
+            back,
+            serde_json::from_slice::<serde_json::Value>(&fs::read(&path).unwrap()).unwrap()
+        );
         assert_eq!(dir.entries(), vec!["run.json".to_string()]);
     }
 }

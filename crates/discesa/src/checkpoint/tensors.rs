@@ -263,8 +263,12 @@ pub fn save_safetensors_with_metadata<N: AsRef<str>, S: AsRef<[usize]>>(
             },
         ));
     }
-    let info: Option<HashMap<String, String>> = (!metadata.is_empty())
-        .then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
     let bytes = safetensors::serialize(pending.iter().map(|(n, p)| (n.as_str(), p)), info)
         .map_err(|e| CheckpointError::Format {
             path: path.to_path_buf(),
@@ -359,7 +363,10 @@ mod tests {
         assert!(file.metadata.is_empty());
         let mut names = file.names();
         names.sort();
-        assert_eq!(names, vec!["layers.0.bias", "layers.0.weight", "layers.10.weight"]);
+        assert_eq!(
+            names,
+            vec!["layers.0.bias", "layers.0.weight", "layers.10.weight"]
+        );
         let w = file.expect_f32("layers.0.weight", &[2, 3]).unwrap();
         assert_eq!(w, &[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]);
         let b = file.expect_f64("layers.0.bias", &[2]).unwrap();
@@ -389,15 +396,27 @@ mod tests {
         let dir = TempDir::new("st-expect");
         let path = sample(&dir);
         let file = load_safetensors_file(&path).unwrap();
-        let err = file.expect("layers.0.weight", &[3, 2], DType::F32).unwrap_err().to_string();
+        let err = file
+            .expect("layers.0.weight", &[3, 2], DType::F32)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
-            format!("tensor layers.0.weight: expected shape [3, 2], found [2, 3] in {}", path.display())
+            format!(
+                "tensor layers.0.weight: expected shape [3, 2], found [2, 3] in {}",
+                path.display()
+            )
         );
-        let err = file.expect("layers.0.bias", &[2], DType::F32).unwrap_err().to_string();
+        let err = file
+            .expect("layers.0.bias", &[2], DType::F32)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected dtype F32, found F64"), "{err}");
         let err = file.get("layers.1.weight").unwrap_err().to_string();
-        assert!(err.contains("tensor layers.1.weight not found") && err.contains("layers.0.bias"), "{err}");
+        assert!(
+            err.contains("tensor layers.1.weight not found") && err.contains("layers.0.bias"),
+            "{err}"
+        );
         assert!(err.contains("model.safetensors"), "{err}");
     }
 
@@ -408,10 +427,16 @@ mod tests {
         let err = save_safetensors(&path, &[("w", [2, 2], TensorData::F32(&[1.0, 2.0, 3.0]))])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("tensor w: shape [2, 2] needs 4 elements but 3 were given"), "{err}");
+        assert!(
+            err.contains("tensor w: shape [2, 2] needs 4 elements but 3 were given"),
+            "{err}"
+        );
         let err = save_safetensors(
             &path,
-            &[("w", [1], TensorData::F32(&[1.0])), ("w", [1], TensorData::F32(&[2.0]))],
+            &[
+                ("w", [1], TensorData::F32(&[1.0])),
+                ("w", [1], TensorData::F32(&[2.0])),
+            ],
         )
         .unwrap_err()
         .to_string();
@@ -427,29 +452,50 @@ mod tests {
         let cut = dir.0.join("cut.safetensors");
         std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
         let err = load_safetensors(&cut).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("{} is not a valid safetensors file", cut.display())), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "{} is not a valid safetensors file",
+                cut.display()
+            )),
+            "{err}"
+        );
         let tiny = dir.0.join("tiny.safetensors");
         std::fs::write(&tiny, b"abc").unwrap();
         let err = load_safetensors(&tiny).unwrap_err().to_string();
-        assert!(err.contains("tiny.safetensors is not a valid safetensors file"), "{err}");
+        assert!(
+            err.contains("tiny.safetensors is not a valid safetensors file"),
+            "{err}"
+        );
         let mut garbled = bytes.clone();
-        garbled[10] = b'#';
+        garbled[8] = b'#'; // the opening brace of the JSON header
         let bad = dir.0.join("bad.safetensors");
         std::fs::write(&bad, &garbled).unwrap();
         let err = load_safetensors(&bad).unwrap_err().to_string();
-        assert!(err.contains("bad.safetensors is not a valid safetensors file"), "{err}");
-        let err = load_safetensors(dir.0.join("absent.safetensors")).unwrap_err().to_string();
-        assert!(err.starts_with("reading ") && err.contains("absent.safetensors"), "{err}");
+        assert!(
+            err.contains("bad.safetensors is not a valid safetensors file"),
+            "{err}"
+        );
+        let err = load_safetensors(dir.0.join("absent.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("reading ") && err.contains("absent.safetensors"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unsupported_dtype_is_named() {
         let dir = TempDir::new("st-dtype");
         let path = dir.0.join("i.safetensors");
-        let view = safetensors::tensor::TensorView::new(Dtype::I32, vec![1], &[1, 0, 0, 0]).unwrap();
+        let view =
+            safetensors::tensor::TensorView::new(Dtype::I32, vec![1], &[1, 0, 0, 0]).unwrap();
         let bytes = safetensors::serialize([("steps", view)], None).unwrap();
         std::fs::write(&path, bytes).unwrap();
         let err = load_safetensors(&path).unwrap_err().to_string();
-        assert!(err.contains("tensor steps: dtype I32 is not supported"), "{err}");
+        assert!(
+            err.contains("tensor steps: dtype I32 is not supported"),
+            "{err}"
+        );
     }
 }

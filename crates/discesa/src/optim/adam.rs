@@ -16,7 +16,9 @@ use super::optimizer::check_buffers;
 use super::parallel::zip4;
 use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState};
+use super::{
+    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Adam`].
@@ -240,5 +242,148 @@ impl<T: OptimFloat> Optimizer<T> for Adam<T> {
         self.cfg = cfg;
         self.step = state.step;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::testutil::{assert_bit_identical_resume, minimise};
+    use crate::optim::{ParamSegment, Schedule};
+
+    /// Textbook Adam (Kingma & Ba, algorithm 1) with bias-corrected moments.
+    fn textbook(cfg: &AdamConfig, p0: f64, grads: &[f64]) -> f64 {
+        let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+        for (i, &g) in grads.iter().enumerate() {
+            let t = (i + 1) as i32;
+            if cfg.decoupled {
+                p *= 1.0 - cfg.lr * cfg.weight_decay;
+            }
+            let d = if cfg.decoupled {
+                g
+            } else {
+                g + cfg.weight_decay * p
+            };
+            m = cfg.beta1 * m + (1.0 - cfg.beta1) * d;
+            v = cfg.beta2 * v + (1.0 - cfg.beta2) * d * d;
+            let m_hat = m / (1.0 - cfg.beta1.powi(t));
+            let v_hat = v / (1.0 - cfg.beta2.powi(t));
+            p -= cfg.lr * m_hat / (v_hat.sqrt() + cfg.eps);
+        }
+        p
+    }
+
+    fn run(cfg: AdamConfig, p0: f64, grads: &[f64]) -> f64 {
+        let mut opt = Adam::<f64>::new(cfg).unwrap();
+        let mut p = [p0];
+        for &g in grads {
+            opt.step(&mut p, &[g]).unwrap();
+        }
+        p[0]
+    }
+
+    #[test]
+    fn first_steps_equal_hand_computation() {
+        let cfg = AdamConfig::adam(0.001);
+        // Step 1: m̂ = g and v̂ = g², so the move is lr·g/(|g| + ε) ≈ lr·sign(g).
+        let p1 = run(cfg, 1.0, &[0.5]);
+        assert!(
+            (p1 - (1.0 - 0.001 * 0.5 / (0.5 + 1e-8))).abs() < 1e-15,
+            "{p1}"
+        );
+        let grads = [0.5, -0.25, 0.125, 2.0];
+        for k in 1..=grads.len() {
+            let ours = run(cfg, 1.0, &grads[..k]);
+            let hand = textbook(&cfg, 1.0, &grads[..k]);
+            assert!((ours - hand).abs() < 1e-15, "step {k}: {ours} vs {hand}");
+        }
+    }
+
+    #[test]
+    fn adam_l2_and_adamw_match_hand_computation() {
+        let grads = [0.3, -0.1, 0.05];
+        for cfg in [
+            AdamConfig::adam(0.01).with_weight_decay(0.1),
+            AdamConfig::adamw(0.01).with_weight_decay(0.1),
+        ] {
+            let ours = run(cfg, 2.0, &grads);
+            let hand = textbook(&cfg, 2.0, &grads);
+            assert!(
+                (ours - hand).abs() < 1e-14,
+                "{:?}: {ours} vs {hand}",
+                cfg.kind()
+            );
+        }
+        let l2 = run(AdamConfig::adam(0.01).with_weight_decay(0.1), 2.0, &grads);
+        let decoupled = run(AdamConfig::adamw(0.01).with_weight_decay(0.1), 2.0, &grads);
+        assert!((l2 - decoupled).abs() > 1e-4, "the two decays must differ");
+    }
+
+    #[test]
+    fn weight_decay_behaviour_on_zero_gradient() {
+        // AdamW shrinks by exactly (1 − lr·λ) and the moments stay zero.
+        let mut adamw = Adam::<f64>::new(AdamConfig::adamw(0.1).with_weight_decay(0.5)).unwrap();
+        let segs = [
+            ParamSegment::new("w", 0, 2),
+            ParamSegment::new("b.bias", 2, 1),
+        ];
+        adamw.set_decay_mask(Some(DecayMask::exclude_biases_and_norms(&segs, 3).unwrap()));
+        let mut p = vec![2.0, -4.0, 3.0];
+        adamw.step(&mut p, &[0.0; 3]).unwrap();
+        assert_eq!(p, vec![2.0 * 0.95, -4.0 * 0.95, 3.0]);
+        // Adam's L2 term goes through the normalisation: the move is ≈ lr·sign(p).
+        let mut adam = Adam::<f64>::new(AdamConfig::adam(0.1).with_weight_decay(0.5)).unwrap();
+        let mut q = vec![2.0, -4.0];
+        adam.step(&mut q, &[0.0; 2]).unwrap();
+        assert!(
+            (q[0] - 1.9).abs() < 1e-7 && (q[1] + 3.9).abs() < 1e-7,
+            "{q:?}"
+        );
+    }
+
+    #[test]
+    fn both_reach_the_minimum_with_an_annealed_rate() {
+        let schedule = Schedule::parse("warmup:10+cosine:1990").unwrap();
+        for cfg in [
+            AdamConfig::adam(0.05),
+            AdamConfig::adamw(0.05).with_weight_decay(0.0),
+        ] {
+            let mut opt = Adam::<f64>::new(cfg).unwrap();
+            let (worst, rel) = minimise(&mut opt, 2000, Some(&schedule));
+            assert!(
+                worst < 1e-3 && rel < 1e-6,
+                "{:?}: |x| {worst}, f/f0 {rel}",
+                cfg.kind()
+            );
+            let mut opt32 = Adam::<f32>::new(cfg).unwrap();
+            let (worst, _) = minimise(&mut opt32, 2000, Some(&schedule));
+            assert!(worst < 1e-3, "{:?} f32: |x| {worst}", cfg.kind());
+        }
+    }
+
+    #[test]
+    fn resuming_is_bit_identical() {
+        for cfg in [
+            AdamConfig::adam(0.01).with_weight_decay(1e-2),
+            AdamConfig::adamw(0.01),
+        ] {
+            assert_bit_identical_resume::<f32>(|| Box::new(Adam::new(cfg).unwrap()), 9, 25);
+            assert_bit_identical_resume::<f64>(|| Box::new(Adam::new(cfg).unwrap()), 9, 25);
+        }
+    }
+
+    #[test]
+    fn state_from_other_family_is_rejected() {
+        let mut adam = Adam::<f32>::new(AdamConfig::adam(0.01)).unwrap();
+        let mut state = adam.state();
+        state.hyper = HyperParams::RmsProp(crate::optim::RmsPropConfig::new(0.01));
+        let err = adam.load_state(&state).unwrap_err();
+        assert!(
+            err.to_string().contains("another optimizer family"),
+            "{err}"
+        );
+        let mut adamw_state = Adam::<f32>::new(AdamConfig::adamw(0.01)).unwrap().state();
+        adamw_state.kind = OptimizerKind::Adam;
+        assert!(adam.load_state(&adamw_state).is_err());
     }
 }

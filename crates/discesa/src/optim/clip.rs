@@ -10,11 +10,13 @@ use rayon::prelude::*;
 const NORM_CHUNK: usize = 1 << 14;
 
 fn sum_squares<T: OptimFloat>(chunk: &[T]) -> f64 {
-    chunk.iter().map(|&x| {
-        let x = widen(x);
-        x * x
-    })
-    .sum()
+    chunk
+        .iter()
+        .map(|&x| {
+            let x = widen(x);
+            x * x
+        })
+        .sum()
 }
 
 /// Global L2 norm of the buffer, accumulated in `f64` and deterministic.

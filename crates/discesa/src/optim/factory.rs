@@ -156,7 +156,10 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("`adagrad`"), "{err}");
-        assert!(err.contains("sgd, momentum, nesterov, rmsprop, adam, adamw"), "{err}");
+        assert!(
+            err.contains("sgd, momentum, nesterov, rmsprop, adam, adamw"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -175,14 +178,72 @@ mod tests {
     #[test]
     fn invalid_hyper_parameters_are_rejected_with_the_value() {
         let cases: Vec<(OptimizerKind, f64, OptimOptions, &str)> = vec![
-            (OptimizerKind::Sgd, -0.1, OptimOptions::default(), "learning rate must be a positive finite number, got -0.1"),
-            (OptimizerKind::Adam, f64::NAN, OptimOptions::default(), "learning rate must be a positive finite number, got NaN"),
-            (OptimizerKind::Adam, 0.1, OptimOptions { beta1: Some(1.0), ..Default::default() }, "beta1 must be in [0, 1), got 1"),
-            (OptimizerKind::AdamW, 0.1, OptimOptions { beta2: Some(-0.1), ..Default::default() }, "beta2 must be in [0, 1), got -0.1"),
-            (OptimizerKind::Adam, 0.1, OptimOptions { eps: Some(0.0), ..Default::default() }, "eps must be a positive finite number, got 0"),
-            (OptimizerKind::RmsProp, 0.1, OptimOptions { alpha: Some(1.5), ..Default::default() }, "alpha must be in [0, 1), got 1.5"),
-            (OptimizerKind::Momentum, 0.1, OptimOptions { momentum: Some(0.0), ..Default::default() }, "momentum must be in (0, 1), got 0"),
-            (OptimizerKind::Sgd, 0.1, OptimOptions { weight_decay: Some(-1.0), ..Default::default() }, "weight decay must be a finite number >= 0, got -1"),
+            (
+                OptimizerKind::Sgd,
+                -0.1,
+                OptimOptions::default(),
+                "learning rate must be a positive finite number, got -0.1",
+            ),
+            (
+                OptimizerKind::Adam,
+                f64::NAN,
+                OptimOptions::default(),
+                "learning rate must be a positive finite number, got NaN",
+            ),
+            (
+                OptimizerKind::Adam,
+                0.1,
+                OptimOptions {
+                    beta1: Some(1.0),
+                    ..Default::default()
+                },
+                "beta1 must be in [0, 1), got 1",
+            ),
+            (
+                OptimizerKind::AdamW,
+                0.1,
+                OptimOptions {
+                    beta2: Some(-0.1),
+                    ..Default::default()
+                },
+                "beta2 must be in [0, 1), got -0.1",
+            ),
+            (
+                OptimizerKind::Adam,
+                0.1,
+                OptimOptions {
+                    eps: Some(0.0),
+                    ..Default::default()
+                },
+                "eps must be a positive finite number, got 0",
+            ),
+            (
+                OptimizerKind::RmsProp,
+                0.1,
+                OptimOptions {
+                    alpha: Some(1.5),
+                    ..Default::default()
+                },
+                "alpha must be in [0, 1), got 1.5",
+            ),
+            (
+                OptimizerKind::Momentum,
+                0.1,
+                OptimOptions {
+                    momentum: Some(0.0),
+                    ..Default::default()
+                },
+                "momentum must be in (0, 1), got 0",
+            ),
+            (
+                OptimizerKind::Sgd,
+                0.1,
+                OptimOptions {
+                    weight_decay: Some(-1.0),
+                    ..Default::default()
+                },
+                "weight decay must be a finite number >= 0, got -1",
+            ),
         ];
         for (kind, lr, opts, expected) in cases {
             let err = build::<f64>(kind, lr, &opts).err().unwrap().to_string();
@@ -197,7 +258,10 @@ mod tests {
             ..SgdConfig::nesterov(0.1, 0.9)
         };
         let err = Sgd::<f32>::new(cfg).err().unwrap().to_string();
-        assert!(err.contains("dampening must be 0 for Nesterov momentum"), "{err}");
+        assert!(
+            err.contains("dampening must be 0 for Nesterov momentum"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -155,10 +155,17 @@ mod tests {
 
     #[test]
     fn buffer_checks_name_both_lengths() {
-        let err = check_buffers("sgd", 3, 4, None, None).unwrap_err().to_string();
+        let err = check_buffers("sgd", 3, 4, None, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains('3') && err.contains('4'), "{err}");
-        let err = check_buffers("adam", 3, 3, None, Some(5)).unwrap_err().to_string();
-        assert!(err.contains("adam") && err.contains('5') && err.contains('3'), "{err}");
+        let err = check_buffers("adam", 3, 3, None, Some(5))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("adam") && err.contains('5') && err.contains('3'),
+            "{err}"
+        );
         assert!(check_buffers("sgd", 3, 3, Some(&DecayMask::all(2)), None).is_err());
         assert!(check_buffers("sgd", 3, 3, Some(&DecayMask::all(3)), Some(3)).is_ok());
     }

@@ -19,7 +19,9 @@ use super::optimizer::check_buffers;
 use super::parallel::{zip3, zip4};
 use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState};
+use super::{
+    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -213,5 +215,85 @@ impl<T: OptimFloat> Optimizer<T> for RmsProp<T> {
         self.cfg = cfg;
         self.step = state.step;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::testutil::{assert_bit_identical_resume, minimise};
+    use crate::optim::Schedule;
+
+    #[test]
+    fn two_steps_match_pytorch_by_hand() {
+        let (lr, alpha, eps, wd): (f64, f64, f64, f64) = (0.01, 0.9, 1e-8, 0.1);
+        let cfg = RmsPropConfig {
+            alpha,
+            weight_decay: wd,
+            ..RmsPropConfig::new(lr)
+        };
+        let mut opt = RmsProp::<f64>::new(cfg).unwrap();
+        let mut p = vec![1.0];
+        opt.step(&mut p, &[0.5]).unwrap();
+        let d1 = 0.5 + wd * 1.0;
+        let v1 = (1.0 - alpha) * d1 * d1;
+        let p1 = 1.0 - lr * (d1 / (v1.sqrt() + eps));
+        assert_eq!(p, vec![p1]);
+        opt.step(&mut p, &[-0.2]).unwrap();
+        let d2 = -0.2 + wd * p1;
+        let v2 = alpha * v1 + (1.0 - alpha) * d2 * d2;
+        assert_eq!(p, vec![p1 - lr * (d2 / (v2.sqrt() + eps))]);
+    }
+
+    #[test]
+    fn momentum_variant_matches_pytorch_by_hand() {
+        let (lr, alpha, eps, mu): (f64, f64, f64, f64) = (0.01, 0.99, 1e-8, 0.5);
+        let cfg = RmsPropConfig {
+            momentum: mu,
+            ..RmsPropConfig::new(lr)
+        };
+        let mut opt = RmsProp::<f64>::new(cfg).unwrap();
+        let mut p = vec![0.0];
+        opt.step(&mut p, &[2.0]).unwrap();
+        let v1 = (1.0 - alpha) * 4.0;
+        let b1 = 2.0 / (v1.sqrt() + eps);
+        assert_eq!(p, vec![-lr * b1]);
+        opt.step(&mut p, &[1.0]).unwrap();
+        let v2 = alpha * v1 + (1.0 - alpha) * 1.0;
+        let b2 = mu * b1 + 1.0 / (v2.sqrt() + eps);
+        assert_eq!(p, vec![-lr * b1 - lr * b2]);
+        let s = opt.state();
+        assert_eq!(s.buffer("square_avg").unwrap().data, vec![v2]);
+        assert_eq!(s.buffer("momentum_buffer").unwrap().data, vec![b2]);
+    }
+
+    #[test]
+    fn reaches_the_minimum_with_a_decaying_rate() {
+        let schedule = Schedule::parse("exp:0.995").unwrap();
+        for momentum in [0.0, 0.5] {
+            let cfg = RmsPropConfig {
+                momentum,
+                ..RmsPropConfig::new(0.01)
+            };
+            let mut opt = RmsProp::<f64>::new(cfg).unwrap();
+            let (worst, rel) = minimise(&mut opt, 3000, Some(&schedule));
+            assert!(
+                worst < 1e-4 && rel < 1e-7,
+                "momentum {momentum}: |x| {worst}, f/f0 {rel}"
+            );
+        }
+    }
+
+    #[test]
+    fn resuming_is_bit_identical() {
+        for momentum in [0.0, 0.9] {
+            let cfg = RmsPropConfig {
+                momentum,
+                weight_decay: 1e-3,
+                ..RmsPropConfig::new(0.01)
+            };
+            assert_bit_identical_resume::<f32>(|| Box::new(RmsProp::new(cfg).unwrap()), 6, 15);
+            assert_bit_identical_resume::<f64>(|| Box::new(RmsProp::new(cfg).unwrap()), 6, 15);
+        }
     }
 }

@@ -17,7 +17,9 @@ use super::optimizer::check_buffers;
 use super::parallel::{zip2, zip3};
 use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState};
+use super::{
+    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Sgd`].
@@ -263,5 +265,166 @@ impl<T: OptimFloat> Optimizer<T> for Sgd<T> {
         self.cfg = cfg;
         self.step = state.step;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::testutil::{assert_bit_identical_resume, minimise};
+    use crate::optim::ParamSegment;
+
+    #[test]
+    fn plain_step_with_weight_decay_matches_formula() {
+        let mut opt = Sgd::<f64>::new(SgdConfig::plain(0.1).with_weight_decay(0.01)).unwrap();
+        let mut p = vec![1.0, -2.0];
+        let g = [0.5, 0.25];
+        opt.step(&mut p, &g).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                1.0 - 0.1 * (0.5 + 0.01 * 1.0),
+                -2.0 - 0.1 * (0.25 + 0.01 * -2.0)
+            ]
+        );
+        assert!(opt.state().buffers.is_empty());
+    }
+
+    #[test]
+    fn momentum_with_dampening_matches_pytorch_by_hand() {
+        let (lr, mu, damp) = (0.1, 0.9, 0.25);
+        let cfg = SgdConfig {
+            dampening: damp,
+            ..SgdConfig::momentum(lr, mu)
+        };
+        let mut opt = Sgd::<f64>::new(cfg).unwrap();
+        let mut p = vec![1.0];
+        opt.step(&mut p, &[2.0]).unwrap();
+        // First step: buffer = gradient, no dampening.
+        let b1 = 2.0;
+        let p1 = 1.0 - lr * b1;
+        assert_eq!(p, vec![p1]);
+        let g2 = -1.5;
+        opt.step(&mut p, &[g2]).unwrap();
+        let b2 = mu * b1 + (1.0 - damp) * g2;
+        assert_eq!(p, vec![p1 - lr * b2]);
+        assert_eq!(
+            opt.state().buffer("momentum_buffer").unwrap().data,
+            vec![b2]
+        );
+    }
+
+    #[test]
+    fn nesterov_matches_pytorch_by_hand() {
+        let (lr, mu, wd) = (0.05, 0.8, 0.1);
+        let mut opt = Sgd::<f64>::new(SgdConfig::nesterov(lr, mu).with_weight_decay(wd)).unwrap();
+        let mut p = vec![0.5];
+        opt.step(&mut p, &[1.0]).unwrap();
+        let d1 = 1.0 + wd * 0.5;
+        let b1 = d1;
+        let p1 = 0.5 - lr * (d1 + mu * b1);
+        assert_eq!(p, vec![p1]);
+        opt.step(&mut p, &[0.3]).unwrap();
+        let d2 = 0.3 + wd * p1;
+        let b2 = mu * b1 + d2;
+        assert_eq!(p, vec![p1 - lr * (d2 + mu * b2)]);
+    }
+
+    #[test]
+    fn all_variants_reach_the_minimum_of_an_ill_conditioned_quadratic() {
+        let cases = [
+            SgdConfig::plain(0.019),
+            SgdConfig::momentum(0.01, 0.9),
+            SgdConfig::nesterov(0.01, 0.9),
+        ];
+        for cfg in cases {
+            let mut opt = Sgd::<f64>::new(cfg).unwrap();
+            let (worst, rel) = minimise(&mut opt, 1500, None);
+            assert!(
+                worst < 1e-6 && rel < 1e-10,
+                "{:?}: |x| {worst}, f/f0 {rel}",
+                cfg.kind()
+            );
+            let mut opt32 = Sgd::<f32>::new(cfg).unwrap();
+            let (worst, _) = minimise(&mut opt32, 1500, None);
+            assert!(worst < 1e-5, "{:?} f32: |x| {worst}", cfg.kind());
+        }
+    }
+
+    #[test]
+    fn weight_decay_skips_masked_biases() {
+        let mut opt = Sgd::<f32>::new(SgdConfig::plain(0.5).with_weight_decay(0.1)).unwrap();
+        let segs = [
+            ParamSegment::new("fc.weight", 0, 3),
+            ParamSegment::new("fc.bias", 3, 1),
+        ];
+        opt.set_decay_mask(Some(DecayMask::exclude_biases_and_norms(&segs, 4).unwrap()));
+        let mut p = vec![1.0f32; 4];
+        opt.step(&mut p, &[0.0; 4]).unwrap();
+        assert_eq!(p, vec![0.95, 0.95, 0.95, 1.0]);
+        let err = opt.step(&mut [1.0; 5], &[0.0; 5]).unwrap_err();
+        assert!(matches!(err, OptimError::MaskLength { mask: 4, params: 5 }));
+    }
+
+    #[test]
+    fn resuming_is_bit_identical() {
+        for cfg in [
+            SgdConfig::plain(0.01).with_weight_decay(0.01),
+            SgdConfig {
+                dampening: 0.1,
+                ..SgdConfig::momentum(0.01, 0.9)
+            },
+            SgdConfig::nesterov(0.01, 0.9).with_weight_decay(1e-3),
+        ] {
+            assert_bit_identical_resume::<f32>(|| Box::new(Sgd::new(cfg).unwrap()), 7, 20);
+            assert_bit_identical_resume::<f64>(|| Box::new(Sgd::new(cfg).unwrap()), 7, 20);
+            assert_bit_identical_resume::<f32>(|| Box::new(Sgd::new(cfg).unwrap()), 0, 5);
+        }
+    }
+
+    #[test]
+    fn bad_lengths_are_errors_and_change_nothing() {
+        let mut opt = Sgd::<f32>::new(SgdConfig::momentum(0.1, 0.9)).unwrap();
+        let mut p = vec![1.0f32; 3];
+        let err = opt.step(&mut p, &[1.0; 2]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "parameter buffer has 3 elements but gradient buffer has 2"
+        );
+        assert_eq!(p, vec![1.0; 3]);
+        opt.step(&mut p, &[1.0; 3]).unwrap();
+        let err = opt.step(&mut [1.0; 4], &[1.0; 4]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "optimizer momentum holds state for 3 elements but the parameter buffer has 4"
+        );
+    }
+
+    #[test]
+    fn loading_another_kind_is_rejected() {
+        let mut nesterov = Sgd::<f32>::new(SgdConfig::nesterov(0.1, 0.9)).unwrap();
+        let plain = Sgd::<f32>::new(SgdConfig::plain(0.1)).unwrap();
+        let err = nesterov.load_state(&plain.state()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "optimizer state is for sgd but this optimizer is nesterov"
+        );
+    }
+
+    #[test]
+    fn large_buffers_take_the_parallel_path_with_identical_results() {
+        let n = crate::optim::parallel::PAR_THRESHOLD + 3;
+        let g: Vec<f32> = (0..n).map(|i| (i % 13) as f32 - 6.0).collect();
+        let mut big = Sgd::<f32>::new(SgdConfig::nesterov(0.01, 0.9)).unwrap();
+        let mut p = vec![0.5f32; n];
+        big.step(&mut p, &g).unwrap();
+        big.step(&mut p, &g).unwrap();
+        let mut small = Sgd::<f32>::new(SgdConfig::nesterov(0.01, 0.9)).unwrap();
+        let mut q = vec![0.5f32; 13];
+        small.step(&mut q, &g[..13]).unwrap();
+        small.step(&mut q, &g[..13]).unwrap();
+        for i in [0, 5, n - 1] {
+            assert_eq!(p[i].to_bits(), q[i % 13].to_bits());
+        }
     }
 }

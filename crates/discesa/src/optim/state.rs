@@ -97,7 +97,11 @@ pub(crate) fn restore_buffers<T: OptimFloat>(
     if state.step == 0 {
         return Err(invalid("state vectors present but step count is 0".into()));
     }
-    if let Some(extra) = state.buffers.iter().find(|b| !names.contains(&b.name.as_str())) {
+    if let Some(extra) = state
+        .buffers
+        .iter()
+        .find(|b| !names.contains(&b.name.as_str()))
+    {
         return Err(invalid(format!(
             "unexpected state vector `{}` (expected {})",
             extra.name,
@@ -164,15 +168,29 @@ mod tests {
         let names = ["exp_avg", "exp_avg_sq"];
         let err = restore_buffers::<f64>(&state(3, vec![]), &names).unwrap_err();
         assert!(err.to_string().contains("step count is 3"), "{err}");
-        let s = state(3, vec![buf("exp_avg", vec![1.0]), buf("exp_avg_sq", vec![1.0, 2.0])]);
+        let s = state(
+            3,
+            vec![buf("exp_avg", vec![1.0]), buf("exp_avg_sq", vec![1.0, 2.0])],
+        );
         let err = restore_buffers::<f64>(&s, &names).unwrap_err();
-        assert!(err.to_string().contains("has 2 elements, expected 1"), "{err}");
+        assert!(
+            err.to_string().contains("has 2 elements, expected 1"),
+            "{err}"
+        );
         let s = state(3, vec![buf("exp_avg", vec![1.0])]);
         let err = restore_buffers::<f64>(&s, &names).unwrap_err();
-        assert!(err.to_string().contains("missing state vector `exp_avg_sq`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("missing state vector `exp_avg_sq`"),
+            "{err}"
+        );
         let s = state(3, vec![buf("momentum_buffer", vec![1.0])]);
         let err = restore_buffers::<f64>(&s, &names).unwrap_err();
-        assert!(err.to_string().contains("unexpected state vector `momentum_buffer`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("unexpected state vector `momentum_buffer`"),
+            "{err}"
+        );
         assert!(restore_buffers::<f64>(&state(0, vec![]), &names).is_ok());
     }
 

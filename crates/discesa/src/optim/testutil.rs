@@ -1,7 +1,7 @@
 //! Shared fixtures for optimizer tests: a badly conditioned quadratic and a
 //! save/restore continuation check.
 
-use super::{from_state, OptimFloat, Optimizer, OptimizerState};
+use super::{from_state, LrSchedule, OptimFloat, Optimizer, OptimizerState, Schedule};
 
 /// Curvatures of `f(x) = ½ Σ aᵢ xᵢ²`, spanning a condition number of 100.
 pub(crate) fn curvatures<T: OptimFloat>(n: usize) -> Vec<T> {
@@ -25,17 +25,33 @@ pub(crate) fn quad_value<T: OptimFloat>(a: &[T], x: &[T]) -> f64 {
         .sum()
 }
 
-/// Runs `steps` steps on the quadratic from a fixed start and returns the final point.
-pub(crate) fn minimise<T: OptimFloat>(opt: &mut dyn Optimizer<T>, steps: usize) -> (Vec<T>, f64) {
+/// Runs `steps` steps on the quadratic from a fixed start, optionally following a
+/// learning-rate schedule, and returns the largest remaining |xᵢ| and the final value
+/// relative to the starting value.
+pub(crate) fn minimise<T: OptimFloat>(
+    opt: &mut dyn Optimizer<T>,
+    steps: usize,
+    schedule: Option<&Schedule>,
+) -> (f64, f64) {
     let a = curvatures::<T>(8);
-    let mut x: Vec<T> = (0..8).map(|i| T::from(1.0 - 0.25 * i as f64).unwrap()).collect();
+    let mut x: Vec<T> = (0..8)
+        .map(|i| T::from(1.0 - 0.25 * i as f64).unwrap())
+        .collect();
     let start = quad_value(&a, &x);
+    let base = opt.learning_rate();
     let mut g = vec![T::zero(); 8];
-    for _ in 0..steps {
+    for t in 0..steps {
+        if let Some(s) = schedule {
+            opt.set_learning_rate(s.lr_at(base, t as u64)).unwrap();
+        }
         quad_grad(&a, &x, &mut g);
         opt.step(&mut x, &g).unwrap();
     }
-    (x, start)
+    let worst = x
+        .iter()
+        .map(|v| v.to_f64().unwrap().abs())
+        .fold(0.0, f64::max);
+    (worst, quad_value(&a, &x) / start)
 }
 
 /// Asserts that saving after `k` steps, restoring into a fresh optimizer (through JSON) and
@@ -46,7 +62,9 @@ pub(crate) fn assert_bit_identical_resume<T: OptimFloat>(
     total: usize,
 ) {
     let a = curvatures::<T>(16);
-    let x0: Vec<T> = (0..16).map(|i| T::from(0.5 - 0.07 * i as f64).unwrap()).collect();
+    let x0: Vec<T> = (0..16)
+        .map(|i| T::from(0.5 - 0.07 * i as f64).unwrap())
+        .collect();
     let mut g = vec![T::zero(); 16];
 
     let mut straight = make();

@@ -68,7 +68,10 @@ mod tests {
     fn learning_rate_rejects_non_positive_and_non_finite() {
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             let err = learning_rate(bad).unwrap_err().to_string();
-            assert!(err.contains("learning rate must be a positive finite number"), "{err}");
+            assert!(
+                err.contains("learning rate must be a positive finite number"),
+                "{err}"
+            );
             assert!(err.contains(&format!("{bad}")), "{err}");
         }
         assert_eq!(learning_rate(1e-3), Ok(1e-3));

@@ -57,7 +57,9 @@ fn parse_part(text: &str) -> Result<Schedule, String> {
         }
         "warmup" => warmup(args, Schedule::Constant(Constant {})),
         "" => Err(format!("empty schedule; expected one of: {FORMS}")),
-        other => Err(format!("unknown schedule `{other}`; expected one of: {FORMS}")),
+        other => Err(format!(
+            "unknown schedule `{other}`; expected one of: {FORMS}"
+        )),
     }
 }
 
@@ -138,7 +140,10 @@ mod tests {
             let parsed = parse(s).unwrap();
             assert_eq!(parse(&parsed.to_string()).unwrap(), parsed, "{s}");
         }
-        assert_eq!(parse("warmup:5+cosine:100").unwrap().to_string(), "warmup:5+cosine:100");
+        assert_eq!(
+            parse("warmup:5+cosine:100").unwrap().to_string(),
+            "warmup:5+cosine:100"
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ mod tests {
     fn rejects_bad_parameters() {
         assert!(StepDecay::new(0, 0.5).is_err());
         assert!(StepDecay::new(10, 0.0).is_err());
-        let zero = StepDecay { step_size: 0, gamma: 0.5 };
+        let zero = StepDecay {
+            step_size: 0,
+            gamma: 0.5,
+        };
         assert_eq!(zero.lr_at(1.0, 3), 0.125);
     }
 }
