@@ -1,0 +1,47 @@
+//! One readable line and an exit code for every failure: bad input exits 2, anything else 1.
+
+use std::fmt::Display;
+
+/// A command failure: what to print and the process exit code.
+#[derive(Debug)]
+pub struct Fail {
+    pub message: String,
+    pub code: i32,
+}
+
+impl Fail {
+    /// Bad input from the user (exit code 2).
+    pub fn input(msg: impl Display) -> Self {
+        Fail {
+            message: one_line(&msg.to_string()),
+            code: 2,
+        }
+    }
+
+    /// A failure while running (exit code 1).
+    pub fn runtime(msg: impl Display) -> Self {
+        Fail {
+            message: one_line(&msg.to_string()),
+            code: 1,
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split('\n').map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+}
+
+/// Result of a command.
+pub type CmdResult = Result<(), Fail>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_become_one_line() {
+        let f = Fail::input("a\nb\n\n c");
+        assert_eq!(f.message, "a | b |  c");
+        assert_eq!(f.code, 2);
+    }
+}
