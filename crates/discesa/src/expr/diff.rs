@@ -41,6 +41,8 @@ pub fn derivative(expr: &Expr, var: &str) -> Expr {
             Expr::mul((**a).clone(), d(b), s),
             s,
         ),
+        // Dividing by a constant is scaling: no quotient rule, so no `b/b^2` to cancel.
+        ExprKind::Div(a, b) if !b.contains_var(var) => Expr::div(d(a), (**b).clone(), s),
         ExprKind::Div(a, b) => Expr::div(
             Expr::sub(
                 Expr::mul(d(a), (**b).clone(), s),
@@ -194,6 +196,10 @@ mod tests {
             ("y - x", "-1"),
             ("5", "0"),
             ("e^x", "e^x"),
+            ("sin(x)/sqrt(2*pi)", "cos(x)/sqrt(2*pi)"),
+            ("tanh(x)", "1 - tanh(x)^2"),
+            ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
+            ("x/(1 + x^2)", "(1 - x^2)/(x^2 + 1)^2"),
         ];
         for (src, want) in cases {
             assert_eq!(

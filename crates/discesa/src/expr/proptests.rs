@@ -292,3 +292,29 @@ fn derivatives_match_finite_differences() {
         compared.get()
     );
 }
+
+/// Formulas near the nesting limit still differentiate, evaluate and print on a test thread's
+/// small stack.
+#[test]
+fn deep_formulas_do_not_exhaust_the_stack() {
+    let nested = format!("{}x{}", "sin(".repeat(120), ")".repeat(120));
+    let chain = (0..250)
+        .map(|i| format!("x^{}", i % 7))
+        .collect::<Vec<_>>()
+        .join("+");
+    let quotients = (0..60)
+        .map(|i| format!("(x+{i})"))
+        .collect::<Vec<_>>()
+        .join("/");
+    let x = 0.3;
+    for f in [nested, chain, quotients] {
+        let e = parse(&f).unwrap();
+        let d = diff(&e, "x");
+        let env = Env::new().with("x", x);
+        let got = eval(&d, &env).unwrap();
+        let h = 1e-6;
+        let fd = (eval_along(&e, "x", x + h, &env) - eval_along(&e, "x", x - h, &env)) / (2.0 * h);
+        assert!((got - fd).abs() <= 1e-4 * (1.0 + fd.abs()), "{got} vs {fd}");
+        assert_eq!(parse(&d.to_string()).unwrap(), d);
+    }
+}

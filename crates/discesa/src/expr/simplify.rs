@@ -220,6 +220,13 @@ fn build_sum(constant: f64, terms: Vec<(f64, Expr)>, s: Span) -> Expr {
     if constant != 0.0 {
         parts.push((constant, None));
     }
+    // Lead with a positive term when there is one: `1 - x^2` rather than `-x^2 + 1`.
+    if parts.first().is_some_and(|p| p.0 < 0.0) {
+        if let Some(i) = parts.iter().position(|p| p.0 > 0.0) {
+            let positive = parts.remove(i);
+            parts.insert(0, positive);
+        }
+    }
     let mut acc: Option<Expr> = None;
     for (c, rest) in parts {
         acc = Some(match acc {
@@ -477,12 +484,14 @@ mod tests {
             ("a + -b", "a - b"),
             ("a - -b", "a + b"),
             ("a + -2*b", "a - 2*b"),
-            ("-a + b", "-a + b"),
+            ("-a + b", "b - a"),
+            ("-a - b + 2", "2 - a - b"),
+            ("-a - b", "-a - b"),
             ("x + x", "2*x"),
             ("3*x - x", "2*x"),
             ("x*y - y*x", "x*y - y*x"),
             ("-(a + b)", "-a - b"),
-            ("-1*(a - b)", "-a + b"),
+            ("-1*(a - b)", "b - a"),
             ("2*(a + b)", "2*(a + b)"),
             ("(x^2)^3", "x^6"),
             ("(x^2)^0.5", "(x^2)^0.5"),
