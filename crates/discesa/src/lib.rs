@@ -3,6 +3,7 @@
 //! - [`tensor`]: n-dimensional `f32`/`f64` arrays with broadcasting and fast matrix products.
 //! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
+//! - [`expr`]: the formula language, symbolic derivatives and readable printing.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 #![warn(missing_docs)]
@@ -11,6 +12,7 @@ pub mod autodiff;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod expr;
 pub mod optim;
 pub mod tensor;
 
