@@ -1,0 +1,25 @@
+//! Figures of what gradient descent and training do, rendered with `plotters`.
+//!
+//! Every function takes plain data (slices, closures) and writes one file whose format follows
+//! the extension: `.png` or `.svg`, anything else is an error naming the path. Files are
+//! written atomically: rendered to a temp file in the same directory, then renamed; on error
+//! the temp file is removed so no partial output remains. Text uses an embedded DejaVu Sans
+//! font, so the output does not depend on the fonts installed on the machine.
+//!
+//! Non-finite data never aborts a figure: such points are skipped (lines break there), and
+//! sampled function values that are not finite leave holes in fills and surfaces.
+
+mod draw;
+mod error;
+mod font;
+mod geom;
+mod lines;
+mod output;
+mod series;
+mod style;
+#[cfg(test)]
+mod testutil;
+
+pub use error::PlotError;
+pub use output::{Format, FigureSize, MAX_SIDE, MIN_SIDE};
+pub use series::{series, Series, SeriesOptions, SeriesPanel};
