@@ -3,6 +3,7 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::font::FAMILY;
 use super::geom::{arrow_shape, clip_polyline, clip_segment, Rect};
@@ -55,6 +56,7 @@ pub(crate) fn build_chart<'a, DB: DrawingBackend>(
     x: (f64, f64),
     y: (f64, f64),
     fonts: Fonts,
+    right_margin: u32,
 ) -> Result<Chart2d<'a, DB>, String> {
     let mut builder = ChartBuilder::on(area);
     if !title.is_empty() {
@@ -62,7 +64,7 @@ pub(crate) fn build_chart<'a, DB: DrawingBackend>(
     }
     builder
         .margin(12)
-        .margin_right(20)
+        .margin_right(20 + right_margin)
         .x_label_area_size((fonts.axis * 2.8) as u32)
         .y_label_area_size((fonts.axis * 4.2) as u32)
         .build_cartesian_2d(x.0..x.1, y.0..y.1)
@@ -264,6 +266,55 @@ pub(crate) fn quiet_corner(points: &[(f64, f64)], rect: &Rect) -> SeriesLabelPos
         }
     }
     best.1
+}
+
+/// Draws a legend box with its top-left corner at canvas pixel `at` (for legends beside a plot).
+pub(crate) fn draw_side_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    at: (i32, i32),
+    entries: &[(&str, LegendKey)],
+    fonts: Fonts,
+) -> Result<(), String> {
+    let row = (fonts.legend * 1.45).round() as i32;
+    let width = legend_width(entries.iter().map(|e| e.0), fonts) as i32 - 12;
+    let height = row * entries.len() as i32 + 10;
+    let (x, y) = at;
+    root.draw(&Rectangle::new([(x, y), (x + width, y + height)], WHITE.filled()))
+        .map_err(msg)?;
+    root.draw(&Rectangle::new(
+        [(x, y), (x + width, y + height)],
+        RGBColor(160, 160, 160).stroke_width(1),
+    ))
+    .map_err(msg)?;
+    let text_style = TextStyle::from((FAMILY, fonts.legend)).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (name, key)) in entries.iter().enumerate() {
+        let cy = y + 5 + row * i as i32 + row / 2;
+        let style = key.color.stroke_width(key.width);
+        let gap = if key.dashed { 5 } else { 0 };
+        root.draw(&PathElement::new(vec![(x + 8, cy), (x + 16, cy)], style))
+            .map_err(msg)?;
+        root.draw(&PathElement::new(vec![(x + 16 + gap, cy), (x + 30, cy)], style))
+            .map_err(msg)?;
+        if key.marker {
+            root.draw(&Circle::new((x + 19, cy), 4, key.color.filled()))
+                .map_err(msg)?;
+        }
+        root.draw(&Text::new(name.to_string(), (x + 38, cy), text_style.clone()))
+            .map_err(msg)?;
+    }
+    Ok(())
+}
+
+/// Width in pixels a legend needs beside the plot for these names.
+pub(crate) fn legend_width<'n>(names: impl IntoIterator<Item = &'n str>, fonts: Fonts) -> u32 {
+    let font = FontDesc::from((FAMILY, fonts.legend));
+    let text = names
+        .into_iter()
+        .filter_map(|n| font.box_size(n).ok())
+        .map(|(w, _)| w)
+        .max()
+        .unwrap_or(0);
+    text + 60
 }
 
 /// Draws the registered legend entries in the given corner on a translucent box.

@@ -4,12 +4,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{
-    add_legend, build_chart, draw_legend, draw_markers, draw_mesh, draw_polyline, quiet_corner,
+    add_legend, build_chart, draw_legend, draw_markers, draw_mesh, draw_side_legend, draw_polyline, legend_width, quiet_corner,
     Fonts, LegendKey,
 };
 use super::font::FAMILY;
 use super::geom::{finite_bounds, pad_range, Rect};
 use super::output::msg;
+
+/// Above this many entries the legend is drawn beside the plot instead of inside it.
+const OUTSIDE_LEGEND_ENTRIES: usize = 4;
 
 /// One line of a panel: `ys[i]` is drawn at `x_start + i`.
 pub(crate) struct Line<'a> {
@@ -54,6 +57,16 @@ fn axis_points(line: &Line<'_>, log_y: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Legend key matching how a line is drawn.
+fn key_of(line: &Line<'_>) -> LegendKey {
+    LegendKey {
+        color: line.color,
+        width: line.width,
+        dashed: line.dashed,
+        marker: line.markers,
+    }
+}
+
 /// Draws one panel on `area`; a log axis without any positive value falls back to linear.
 pub(crate) fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -72,7 +85,11 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
     let x = finite_bounds(all.iter().map(|p| p.0)).unwrap_or((0.0, 1.0));
     let x = if x.1 > x.0 { x } else { pad_range(x, 0.0) };
     let y = pad_range(finite_bounds(all.iter().map(|p| p.1)).unwrap_or((0.0, 1.0)), 0.06);
-    let mut chart = build_chart(area, spec.title, x, y, fonts)?;
+    let names: Vec<&str> = spec.lines.iter().map(|l| l.name).filter(|n| !n.is_empty()).collect();
+    // Long legends go beside the plot so they never hide data.
+    let outside = names.len() > OUTSIDE_LEGEND_ENTRIES;
+    let right = if outside { legend_width(names.iter().copied(), fonts) } else { 0 };
+    let mut chart = build_chart(area, spec.title, x, y, fonts, right)?;
     draw_mesh(&mut chart, spec.x_label, spec.y_label, log_y, fonts)?;
     for (line, p) in spec.lines.iter().zip(&pts) {
         let style = line.color.stroke_width(line.width);
@@ -80,13 +97,9 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
         if line.markers {
             draw_markers(&mut chart, p, line.width as i32 + 2, line.color.filled(), 80)?;
         }
-        let key = LegendKey {
-            color: line.color,
-            width: line.width,
-            dashed: line.dashed,
-            marker: line.markers,
-        };
-        add_legend(&mut chart, line.name, key)?;
+        if !outside {
+            add_legend(&mut chart, line.name, key_of(line))?;
+        }
     }
     if let Some(text) = note {
         let px = super::draw::pixel_rect(&chart);
@@ -94,7 +107,18 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
         area.draw(&Text::new(text, (px.x0 as i32 + 8, px.y0 as i32 + 6), style))
             .map_err(msg)?;
     }
-    if spec.lines.iter().any(|l| !l.name.is_empty()) {
+    if outside {
+        let px = super::draw::pixel_rect(&chart);
+        let entries: Vec<(&str, LegendKey)> = spec
+            .lines
+            .iter()
+            .filter(|l| !l.name.is_empty())
+            .map(|l| (l.name, key_of(l)))
+            .collect();
+        let (ox, oy) = area.get_base_pixel();
+        let at = (px.x1 as i32 + 14 - ox, px.y0 as i32 - oy);
+        draw_side_legend(area, at, &entries, fonts)?;
+    } else if !names.is_empty() {
         let rect = Rect {
             x0: x.0,
             x1: x.1,

@@ -13,13 +13,17 @@ mod draw;
 mod error;
 mod font;
 mod geom;
+mod grad_norms;
 mod lines;
 mod output;
 mod series;
 mod style;
 #[cfg(test)]
 mod testutil;
+mod training;
 
 pub use error::PlotError;
 pub use output::{Format, FigureSize, MAX_SIDE, MIN_SIDE};
 pub use series::{series, Series, SeriesOptions, SeriesPanel};
+pub use grad_norms::{grad_norms, GradNormsOptions};
+pub use training::{training_curves, TrainingCurvesOptions, TrainingHistory};

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::draw::{titled, Fonts};
 use super::lines::{draw_panel, Line, PanelSpec};
-use super::output::{msg, render, validate_target, Figure, FigureSize};
+use super::output::{render, validate_target, Figure, FigureSize};
 use super::style::series_color;
 use super::PlotError;
 
