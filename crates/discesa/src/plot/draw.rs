@@ -78,6 +78,7 @@ pub(crate) fn draw_mesh<'a, DB: DrawingBackend + 'a>(
     y_label: &str,
     log_y: bool,
     fonts: Fonts,
+    grid: bool,
 ) -> Result<(), String> {
     let x_fmt = |v: &f64| super::style::format_number(*v);
     let y_fmt = move |v: &f64| {
@@ -87,9 +88,11 @@ pub(crate) fn draw_mesh<'a, DB: DrawingBackend + 'a>(
             super::style::format_number(*v)
         }
     };
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
+    let mut mesh = chart.configure_mesh();
+    if !grid {
+        mesh.disable_mesh();
+    }
+    mesh.x_desc(x_label)
         .y_desc(y_label)
         .axis_desc_style((FAMILY, fonts.axis))
         .label_style((FAMILY, fonts.tick))
@@ -156,6 +159,29 @@ pub(crate) fn draw_polyline<'a, DB: DrawingBackend + 'a>(
                 .map_err(msg)?;
         }
     }
+    Ok(())
+}
+
+/// Draws a thick path one segment at a time, skipping sub-pixel segments.
+///
+/// Thick polylines through sharp turns (an overshooting path) get long miter spikes from the
+/// rasteriser; separate segments have no joins, so they stay clean.
+pub(crate) fn draw_path_segments<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart2d<'a, DB>,
+    points: &[(f64, f64)],
+    style: ShapeStyle,
+) -> Result<(), String> {
+    let rect = data_rect(chart);
+    let mut segments = Vec::new();
+    for piece in clip_polyline(points, &rect) {
+        for w in piece.windows(2) {
+            let (a, b) = (to_px(chart, w[0]), to_px(chart, w[1]));
+            if (a.0 - b.0).hypot(a.1 - b.1) >= 1.0 {
+                segments.push(PathElement::new(vec![w[0], w[1]], style));
+            }
+        }
+    }
+    chart.draw_series(segments).map_err(msg)?;
     Ok(())
 }
 

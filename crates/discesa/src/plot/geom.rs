@@ -51,6 +51,10 @@ pub(crate) fn clip_segment(
     r: &Rect,
 ) -> Option<((f64, f64), (f64, f64))> {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    if !(dx.is_finite() && dy.is_finite()) {
+        // Coordinates near f64::MAX (a diverged run) overflow; such a segment is not drawable.
+        return None;
+    }
     let mut t0 = 0.0_f64;
     let mut t1 = 1.0_f64;
     let checks = [
@@ -189,6 +193,7 @@ mod tests {
         assert_eq!(a, (0.0, 5.0));
         assert_eq!(b, (5.0, 5.0));
         assert!(clip_segment((-5.0, -5.0), (-1.0, 20.0), &R).is_none());
+        assert!(clip_segment((-1.7e308, 1.0), (1.7e308, 1.0), &R).is_none());
         let inside = clip_segment((1.0, 1.0), (2.0, 3.0), &R).unwrap();
         assert_eq!(inside, ((1.0, 1.0), (2.0, 3.0)));
     }

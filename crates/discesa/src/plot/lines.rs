@@ -90,7 +90,7 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
     let outside = names.len() > OUTSIDE_LEGEND_ENTRIES;
     let right = if outside { legend_width(names.iter().copied(), fonts) } else { 0 };
     let mut chart = build_chart(area, spec.title, x, y, fonts, right)?;
-    draw_mesh(&mut chart, spec.x_label, spec.y_label, log_y, fonts)?;
+    draw_mesh(&mut chart, spec.x_label, spec.y_label, log_y, fonts, true)?;
     for (line, p) in spec.lines.iter().zip(&pts) {
         let style = line.color.stroke_width(line.width);
         draw_polyline(&mut chart, p, style, line.dashed)?;

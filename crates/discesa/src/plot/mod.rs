@@ -9,6 +9,9 @@
 //! Non-finite data never aborts a figure: such points are skipped (lines break there), and
 //! sampled function values that are not finite leave holes in fills and surfaces.
 
+mod contour;
+mod contour_2d;
+mod descent_1d;
 mod draw;
 mod error;
 mod font;
@@ -18,6 +21,7 @@ mod lines;
 mod output;
 mod series;
 mod style;
+mod surface_3d;
 #[cfg(test)]
 mod testutil;
 mod training;
@@ -27,3 +31,7 @@ pub use output::{Format, FigureSize, MAX_SIDE, MIN_SIDE};
 pub use series::{series, Series, SeriesOptions, SeriesPanel};
 pub use grad_norms::{grad_norms, GradNormsOptions};
 pub use training::{training_curves, TrainingCurvesOptions, TrainingHistory};
+pub use descent_1d::{descent_1d, Descent1dOptions, Path1d};
+pub use contour::LevelSpacing;
+pub use contour_2d::{contour_2d, Contour2dOptions, Path2d};
+pub use surface_3d::{surface_3d, Surface3dOptions};

@@ -18,9 +18,9 @@ const PALETTE: [RGBColor; 8] = [
 const OVERLAY_PALETTE: [RGBColor; 6] = [
     RGBColor(230, 20, 30),
     RGBColor(255, 140, 0),
-    RGBColor(255, 255, 255),
-    RGBColor(240, 60, 200),
     RGBColor(0, 220, 255),
+    RGBColor(240, 60, 200),
+    RGBColor(255, 255, 255),
     RGBColor(0, 0, 0),
 ];
 
