@@ -142,7 +142,11 @@ impl Levels {
             return f64::NAN;
         };
         let (a, b) = (self.bounds[k], self.bounds[k + 1]);
-        let t = if b > a { ((v - a) / (b - a)).clamp(0.0, 1.0) } else { 0.5 };
+        let t = if b > a {
+            ((v - a) / (b - a)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         (k as f64 + t) / self.bands() as f64
     }
 }
@@ -159,9 +163,17 @@ struct Edge {
 pub(crate) fn isolines(grid: &Grid, level: f64) -> Vec<Vec<(f64, f64)>> {
     let (nx, ny) = (grid.xs.len(), grid.ys.len());
     let point = |e: Edge| {
-        let (i2, j2) = if e.vertical { (e.i, e.j + 1) } else { (e.i + 1, e.j) };
+        let (i2, j2) = if e.vertical {
+            (e.i, e.j + 1)
+        } else {
+            (e.i + 1, e.j)
+        };
         let (a, b) = (grid.at(e.i, e.j), grid.at(i2, j2));
-        let t = if b != a { ((level - a) / (b - a)).clamp(0.0, 1.0) } else { 0.5 };
+        let t = if b != a {
+            ((level - a) / (b - a)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         let x = grid.xs[e.i] + t * (grid.xs[i2] - grid.xs[e.i]);
         let y = grid.ys[e.j] + t * (grid.ys[j2] - grid.ys[e.j]);
         (x, y)
@@ -169,7 +181,12 @@ pub(crate) fn isolines(grid: &Grid, level: f64) -> Vec<Vec<(f64, f64)>> {
     let mut segments: Vec<(Edge, Edge)> = Vec::new();
     for j in 0..ny.saturating_sub(1) {
         for i in 0..nx.saturating_sub(1) {
-            let v = [grid.at(i, j), grid.at(i + 1, j), grid.at(i + 1, j + 1), grid.at(i, j + 1)];
+            let v = [
+                grid.at(i, j),
+                grid.at(i + 1, j),
+                grid.at(i + 1, j + 1),
+                grid.at(i, j + 1),
+            ];
             if v.iter().any(|x| x.is_nan()) {
                 continue;
             }
@@ -177,10 +194,26 @@ pub(crate) fn isolines(grid: &Grid, level: f64) -> Vec<Vec<(f64, f64)>> {
                 .iter()
                 .enumerate()
                 .fold(0usize, |acc, (k, x)| acc | (usize::from(*x > level) << k));
-            let bottom = Edge { i, j, vertical: false };
-            let right = Edge { i: i + 1, j, vertical: true };
-            let top = Edge { i, j: j + 1, vertical: false };
-            let left = Edge { i, j, vertical: true };
+            let bottom = Edge {
+                i,
+                j,
+                vertical: false,
+            };
+            let right = Edge {
+                i: i + 1,
+                j,
+                vertical: true,
+            };
+            let top = Edge {
+                i,
+                j: j + 1,
+                vertical: false,
+            };
+            let left = Edge {
+                i,
+                j,
+                vertical: true,
+            };
             let centre_above = (v.iter().sum::<f64>() / 4.0) > level;
             let pairs: &[(Edge, Edge)] = match idx {
                 0 | 15 => &[],
@@ -198,7 +231,10 @@ pub(crate) fn isolines(grid: &Grid, level: f64) -> Vec<Vec<(f64, f64)>> {
             segments.extend_from_slice(pairs);
         }
     }
-    chain(&segments).into_iter().map(|c| c.into_iter().map(point).collect()).collect()
+    chain(&segments)
+        .into_iter()
+        .map(|c| c.into_iter().map(point).collect())
+        .collect()
 }
 
 /// Joins segments sharing an edge into polylines.
@@ -225,7 +261,11 @@ fn chain(segments: &[(Edge, Edge)]) -> Vec<Vec<Edge>> {
         // Extend forward from b, then backward from a.
         for forward in [true, false] {
             loop {
-                let end = if forward { *line.back().unwrap() } else { *line.front().unwrap() };
+                let end = if forward {
+                    *line.back().unwrap()
+                } else {
+                    *line.front().unwrap()
+                };
                 let Some(s) = next(end, &used) else { break };
                 used[s] = true;
                 let (p, q) = segments[s];
@@ -285,7 +325,13 @@ mod tests {
 
     #[test]
     fn isoline_of_a_cone_is_one_closed_circle() {
-        let g = Grid::sample(&|x, y| (x * x + y * y).sqrt(), (-2.0, 2.0), (-2.0, 2.0), 41, 41);
+        let g = Grid::sample(
+            &|x, y| (x * x + y * y).sqrt(),
+            (-2.0, 2.0),
+            (-2.0, 2.0),
+            41,
+            41,
+        );
         let lines = isolines(&g, 1.0);
         assert_eq!(lines.len(), 1);
         let line = &lines[0];
@@ -299,7 +345,13 @@ mod tests {
 
     #[test]
     fn isolines_skip_holes() {
-        let g = Grid::sample(&|x, _| if x > 0.0 { f64::NAN } else { x }, (-1.0, 1.0), (0.0, 1.0), 11, 3);
+        let g = Grid::sample(
+            &|x, _| if x > 0.0 { f64::NAN } else { x },
+            (-1.0, 1.0),
+            (0.0, 1.0),
+            11,
+            3,
+        );
         let lines = isolines(&g, -0.5);
         assert_eq!(lines.len(), 1);
         assert!(lines[0].iter().all(|p| (p.0 + 0.5).abs() < 1e-9));

@@ -195,8 +195,11 @@ impl ContourFigure<'_> {
         let ypos = |k: usize| (px.y1 - k as f64 / n as f64 * height).round() as i32;
         for k in 0..n {
             let color = viridis(self.levels.color_pos(k));
-            root.draw(&Rectangle::new([(x0, ypos(k + 1)), (x1, ypos(k))], color.filled()))
-                .map_err(msg)?;
+            root.draw(&Rectangle::new(
+                [(x0, ypos(k + 1)), (x1, ypos(k))],
+                color.filled(),
+            ))
+            .map_err(msg)?;
         }
         root.draw(&Rectangle::new(
             [(x0, px.y0 as i32), (x1, px.y1 as i32)],
@@ -211,7 +214,11 @@ impl ContourFigure<'_> {
             root.draw(&Text::new(text, (x1 + 5, ypos(k)), style.clone()))
                 .map_err(msg)?;
         }
-        let title = if self.levels.log { "f (log levels)" } else { "f" };
+        let title = if self.levels.log {
+            "f (log levels)"
+        } else {
+            "f"
+        };
         let t = TextStyle::from((FAMILY, fonts.tick)).pos(Pos::new(HPos::Left, VPos::Bottom));
         let above = (fonts.tick * 0.8) as i32 + 4;
         root.draw(&Text::new(title, (x0, px.y0 as i32 - above), t))
@@ -257,8 +264,16 @@ impl ContourFigure<'_> {
         let (tw, th) = font.box_size(&label).map_err(msg)?;
         let (tw, th) = (tw as f64, th as f64);
         // Beyond the tip, kept inside the plot.
-        let mut lx = if dx >= 0.0 { to.0 + 6.0 } else { to.0 - 6.0 - tw };
-        let mut ly = if dy >= 0.0 { to.1 + 4.0 } else { to.1 - 4.0 - th };
+        let mut lx = if dx >= 0.0 {
+            to.0 + 6.0
+        } else {
+            to.0 - 6.0 - tw
+        };
+        let mut ly = if dy >= 0.0 {
+            to.1 + 4.0
+        } else {
+            to.1 - 4.0 - th
+        };
         lx = lx.clamp(px.x0 + 2.0, (px.x1 - tw - 2.0).max(px.x0 + 2.0));
         ly = ly.clamp(px.y0 + 2.0, (px.y1 - th - 2.0).max(px.y0 + 2.0));
         let (lx, ly) = (lx.round() as i32, ly.round() as i32);
@@ -287,7 +302,14 @@ impl Figure for ContourFigure<'_> {
         if self.opts.lines {
             self.contour_lines(&mut chart)?;
         }
-        draw_mesh(&mut chart, &self.opts.x_label, &self.opts.y_label, false, fonts, false)?;
+        draw_mesh(
+            &mut chart,
+            &self.opts.x_label,
+            &self.opts.y_label,
+            false,
+            fonts,
+            false,
+        )?;
         let rect = super::draw::data_rect(&chart);
         let mut all_points = Vec::new();
         for (i, p) in self.paths.iter().enumerate() {
@@ -308,7 +330,11 @@ impl Figure for ContourFigure<'_> {
                     ])
                     .map_err(msg)?;
             }
-            if let Some(last) = pts.iter().rev().find(|q| q.0.is_finite() && rect.contains(**q)) {
+            if let Some(last) = pts
+                .iter()
+                .rev()
+                .find(|q| q.0.is_finite() && rect.contains(**q))
+            {
                 chart
                     .draw_series([
                         Cross::new(*last, 8, halo.stroke_width(6)),
@@ -319,7 +345,12 @@ impl Figure for ContourFigure<'_> {
             add_legend(
                 &mut chart,
                 p.name,
-                LegendKey { color, width: 3, dashed: false, marker: true },
+                LegendKey {
+                    color,
+                    width: 3,
+                    dashed: false,
+                    marker: true,
+                },
             )?;
             all_points.extend(pts);
         }
@@ -383,16 +414,29 @@ pub fn contour_2d(
     let format = validate_target(path, opts.size)?;
     let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
     let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
-    let x = axis_range(opts.x_range, pts().map(|q| q[0]), opts.margin, "x_range", path)?;
-    let y = axis_range(opts.y_range, pts().map(|q| q[1]), opts.margin, "y_range", path)?;
+    let x = axis_range(
+        opts.x_range,
+        pts().map(|q| q[0]),
+        opts.margin,
+        "x_range",
+        path,
+    )?;
+    let y = axis_range(
+        opts.y_range,
+        pts().map(|q| q[1]),
+        opts.margin,
+        "y_range",
+        path,
+    )?;
     let n = opts.grid.clamp(2, 2000);
     let grid = Grid::sample(f, x, y, n, n);
-    let levels = Levels::new(&grid.z, opts.levels.clamp(2, 200), opts.spacing).ok_or_else(|| {
-        PlotError::InvalidData {
-            path: path.to_path_buf(),
-            what: "the function is not finite anywhere on the grid".into(),
-        }
-    })?;
+    let levels =
+        Levels::new(&grid.z, opts.levels.clamp(2, 200), opts.spacing).ok_or_else(|| {
+            PlotError::InvalidData {
+                path: path.to_path_buf(),
+                what: "the function is not finite anywhere on the grid".into(),
+            }
+        })?;
     let figure = ContourFigure {
         f,
         paths,
@@ -417,7 +461,10 @@ mod tests {
 
     fn rosen_grad(p: [f64; 2]) -> [f64; 2] {
         let [x, y] = p;
-        [-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)]
+        [
+            -2.0 * (1.0 - x) - 400.0 * x * (y - x * x),
+            200.0 * (y - x * x),
+        ]
     }
 
     fn run(lr: f64, beta: f64, steps: usize) -> Vec<[f64; 2]> {
@@ -442,9 +489,21 @@ mod tests {
         let mom = run(2e-4, 0.9, 400);
         let diverged = run(3e-3, 0.0, 400);
         let paths = [
-            Path2d { name: "gd", points: &gd, start_gradient: Some(rosen_grad(gd[0])) },
-            Path2d { name: "momentum", points: &mom, start_gradient: None },
-            Path2d { name: "gd, lr too large", points: &diverged, start_gradient: None },
+            Path2d {
+                name: "gd",
+                points: &gd,
+                start_gradient: Some(rosen_grad(gd[0])),
+            },
+            Path2d {
+                name: "momentum",
+                points: &mom,
+                start_gradient: None,
+            },
+            Path2d {
+                name: "gd, lr too large",
+                points: &diverged,
+                start_gradient: None,
+            },
         ];
         let opts = Contour2dOptions {
             title: "Rosenbrock".into(),
@@ -463,10 +522,26 @@ mod tests {
     #[test]
     fn svg_auto_range_has_legend_and_gradient_label() {
         let dir = TempDir::new("c2-svg");
-        let pts = [[2.0, 1.0], [1.0, 0.6], [0.4, 0.2], [f64::NAN, 0.0], [0.1, 0.05]];
-        let paths = [Path2d { name: "adam", points: &pts, start_gradient: None }];
+        let pts = [
+            [2.0, 1.0],
+            [1.0, 0.6],
+            [0.4, 0.2],
+            [f64::NAN, 0.0],
+            [0.1, 0.05],
+        ];
+        let paths = [Path2d {
+            name: "adam",
+            points: &pts,
+            start_gradient: None,
+        }];
         let path = dir.path().join("bowl.svg");
-        let f = |x: f64, y: f64| if x < -0.2 { f64::NAN } else { x * x + 3.0 * y * y };
+        let f = |x: f64, y: f64| {
+            if x < -0.2 {
+                f64::NAN
+            } else {
+                x * x + 3.0 * y * y
+            }
+        };
         contour_2d(&path, &f, &paths, &Contour2dOptions::default()).unwrap();
         keep(&path);
         assert_svg_contains(&path, &["adam", "|∇f| = 7.2"]);
@@ -476,7 +551,10 @@ mod tests {
     fn numeric_gradient_matches_analytic() {
         let g = numeric_gradient(&rosenbrock, -1.5, 2.0);
         let exact = rosen_grad([-1.5, 2.0]);
-        assert!((g[0] - exact[0]).abs() < 1e-4 * exact[0].abs(), "{g:?} vs {exact:?}");
+        assert!(
+            (g[0] - exact[0]).abs() < 1e-4 * exact[0].abs(),
+            "{g:?} vs {exact:?}"
+        );
         assert!((g[1] - exact[1]).abs() < 1e-4 * exact[1].abs().max(1.0));
     }
 

@@ -83,18 +83,37 @@ impl Figure for Descent1dFigure<'_> {
             .into_iter()
             .map(|x| (x, (self.f)(x)))
             .collect();
-        let steps: Vec<Vec<(f64, f64)>> = self.paths.iter().map(|p| path_points(self.f, p.xs)).collect();
+        let steps: Vec<Vec<(f64, f64)>> = self
+            .paths
+            .iter()
+            .map(|p| path_points(self.f, p.xs))
+            .collect();
         let in_view = |p: &&(f64, f64)| p.0 >= x0 && p.0 <= x1;
-        let ys = curve.iter().chain(steps.iter().flatten().filter(in_view)).map(|p| p.1);
+        let ys = curve
+            .iter()
+            .chain(steps.iter().flatten().filter(in_view))
+            .map(|p| p.1);
         let y_range = pad_range(finite_bounds(ys).unwrap_or((0.0, 1.0)), 0.08);
         let mut chart = build_chart(root, &self.opts.title, self.x_range, y_range, fonts, 0)?;
-        draw_mesh(&mut chart, &self.opts.x_label, &self.opts.y_label, false, fonts, true)?;
+        draw_mesh(
+            &mut chart,
+            &self.opts.x_label,
+            &self.opts.y_label,
+            false,
+            fonts,
+            true,
+        )?;
         let curve_color = RGBColor(60, 60, 60);
         draw_polyline(&mut chart, &curve, curve_color.stroke_width(2), false)?;
         add_legend(
             &mut chart,
             &self.opts.y_label,
-            LegendKey { color: curve_color, width: 2, dashed: false, marker: false },
+            LegendKey {
+                color: curve_color,
+                width: 2,
+                dashed: false,
+                marker: false,
+            },
         )?;
         let clip = pixel_rect(&chart);
         let rect = data_rect(&chart);
@@ -108,7 +127,11 @@ impl Figure for Descent1dFigure<'_> {
             // Colour runs from light (first step) to dark (last), so the order stays readable
             // when steps overshoot back and forth across the minimum.
             let tone = |k: usize| {
-                let t = if n > 1 { k as f64 / (n - 1) as f64 } else { 1.0 };
+                let t = if n > 1 {
+                    k as f64 / (n - 1) as f64
+                } else {
+                    1.0
+                };
                 shade(base, 0.5 - 0.8 * t)
             };
             for k in 0..n.saturating_sub(1) {
@@ -122,8 +145,10 @@ impl Figure for Descent1dFigure<'_> {
                 let c = to_px(&chart, *p);
                 let c = (c.0.round() as i32, c.1.round() as i32);
                 let r = if k == 0 { 6 } else { 4 };
-                root.draw(&Circle::new(c, r, tone(k).filled())).map_err(msg)?;
-                root.draw(&Circle::new(c, r, BLACK.stroke_width(1))).map_err(msg)?;
+                root.draw(&Circle::new(c, r, tone(k).filled()))
+                    .map_err(msg)?;
+                root.draw(&Circle::new(c, r, BLACK.stroke_width(1)))
+                    .map_err(msg)?;
                 let offset = if i % 2 == 0 { -(r + 14) } else { r + 4 };
                 let at = (c.0 + 4, c.1 + offset);
                 let free = placed
@@ -138,10 +163,19 @@ impl Figure for Descent1dFigure<'_> {
             add_legend(
                 &mut chart,
                 path.name,
-                LegendKey { color: base, width: 2, dashed: false, marker: true },
+                LegendKey {
+                    color: base,
+                    width: 2,
+                    dashed: false,
+                    marker: true,
+                },
             )?;
         }
-        let everything: Vec<(f64, f64)> = curve.iter().chain(steps.iter().flatten()).copied().collect();
+        let everything: Vec<(f64, f64)> = curve
+            .iter()
+            .chain(steps.iter().flatten())
+            .copied()
+            .collect();
         draw_legend(&mut chart, quiet_corner(&everything, &rect), fonts)
     }
 }
@@ -173,7 +207,16 @@ pub fn descent_1d(
             pad_range(b, opts.margin.max(0.0))
         }
     };
-    render(path, opts.size, &Descent1dFigure { f, paths, opts, x_range })
+    render(
+        path,
+        opts.size,
+        &Descent1dFigure {
+            f,
+            paths,
+            opts,
+            x_range,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -197,8 +240,14 @@ mod tests {
         let slow = gd(-2.5, 0.15, 8);
         let over = gd(2.0, 0.9, 8);
         let paths = [
-            Path1d { name: "lr = 0.15", xs: &slow },
-            Path1d { name: "lr = 0.9 (overshoot)", xs: &over },
+            Path1d {
+                name: "lr = 0.15",
+                xs: &slow,
+            },
+            Path1d {
+                name: "lr = 0.9 (overshoot)",
+                xs: &over,
+            },
         ];
         let path = dir.path().join("descent_1d.png");
         descent_1d(&path, &|x| x * x, &paths, &Descent1dOptions::default()).unwrap();
@@ -210,25 +259,45 @@ mod tests {
     fn svg_lists_paths_and_survives_divergence() {
         let dir = TempDir::new("d1-svg");
         let diverged = [1.0, -3.0, 9.0, f64::INFINITY, f64::NAN];
-        let paths = [Path1d { name: "diverged", xs: &diverged }];
+        let paths = [Path1d {
+            name: "diverged",
+            xs: &diverged,
+        }];
         let path = dir.path().join("d1.svg");
         let opts = Descent1dOptions {
-            size: FigureSize { width: 500, height: 400 },
+            size: FigureSize {
+                width: 500,
+                height: 400,
+            },
             ..Default::default()
         };
-        descent_1d(&path, &|x| if x.abs() < 0.01 { f64::NAN } else { x * x }, &paths, &opts).unwrap();
+        descent_1d(
+            &path,
+            &|x| if x.abs() < 0.01 { f64::NAN } else { x * x },
+            &paths,
+            &opts,
+        )
+        .unwrap();
         assert_svg_contains(&path, &["diverged", "f(x)"]);
     }
 
     #[test]
     fn bad_inputs_leave_no_file() {
         let dir = TempDir::new("d1-bad");
-        let p = [Path1d { name: "a", xs: &[1.0, 0.5] }];
-        let err = descent_1d(dir.path().join("x.bmp"), &|x| x, &p, &Default::default()).unwrap_err();
+        let p = [Path1d {
+            name: "a",
+            xs: &[1.0, 0.5],
+        }];
+        let err =
+            descent_1d(dir.path().join("x.bmp"), &|x| x, &p, &Default::default()).unwrap_err();
         assert!(err.to_string().contains("x.bmp"), "{err}");
-        let err = descent_1d(dir.path().join("x.png"), &|x| x, &[], &Default::default()).unwrap_err();
+        let err =
+            descent_1d(dir.path().join("x.png"), &|x| x, &[], &Default::default()).unwrap_err();
         assert!(err.to_string().contains("no x_range"), "{err}");
-        let opts = Descent1dOptions { x_range: Some((1.0, 1.0)), ..Default::default() };
+        let opts = Descent1dOptions {
+            x_range: Some((1.0, 1.0)),
+            ..Default::default()
+        };
         let err = descent_1d(dir.path().join("x.png"), &|x| x, &p, &opts).unwrap_err();
         assert!(err.to_string().contains("x_range"), "{err}");
         assert!(dir.entries().is_empty());

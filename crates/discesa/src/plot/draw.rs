@@ -130,7 +130,10 @@ pub(crate) fn pixel_rect<'a, DB: DrawingBackend + 'a>(chart: &Chart2d<'a, DB>) -
 }
 
 /// Canvas pixel position of a data point (linear extrapolation outside the range).
-pub(crate) fn to_px<'a, DB: DrawingBackend + 'a>(chart: &Chart2d<'a, DB>, p: (f64, f64)) -> (f64, f64) {
+pub(crate) fn to_px<'a, DB: DrawingBackend + 'a>(
+    chart: &Chart2d<'a, DB>,
+    p: (f64, f64),
+) -> (f64, f64) {
     let d = data_rect(chart);
     let px = pixel_rect(chart);
     (
@@ -305,28 +308,39 @@ pub(crate) fn draw_side_legend<DB: DrawingBackend>(
     let width = legend_width(entries.iter().map(|e| e.0), fonts) as i32 - 12;
     let height = row * entries.len() as i32 + 10;
     let (x, y) = at;
-    root.draw(&Rectangle::new([(x, y), (x + width, y + height)], WHITE.filled()))
-        .map_err(msg)?;
+    root.draw(&Rectangle::new(
+        [(x, y), (x + width, y + height)],
+        WHITE.filled(),
+    ))
+    .map_err(msg)?;
     root.draw(&Rectangle::new(
         [(x, y), (x + width, y + height)],
         RGBColor(160, 160, 160).stroke_width(1),
     ))
     .map_err(msg)?;
-    let text_style = TextStyle::from((FAMILY, fonts.legend)).pos(Pos::new(HPos::Left, VPos::Center));
+    let text_style =
+        TextStyle::from((FAMILY, fonts.legend)).pos(Pos::new(HPos::Left, VPos::Center));
     for (i, (name, key)) in entries.iter().enumerate() {
         let cy = y + 5 + row * i as i32 + row / 2;
         let style = key.color.stroke_width(key.width);
         let gap = if key.dashed { 5 } else { 0 };
         root.draw(&PathElement::new(vec![(x + 8, cy), (x + 16, cy)], style))
             .map_err(msg)?;
-        root.draw(&PathElement::new(vec![(x + 16 + gap, cy), (x + 30, cy)], style))
-            .map_err(msg)?;
+        root.draw(&PathElement::new(
+            vec![(x + 16 + gap, cy), (x + 30, cy)],
+            style,
+        ))
+        .map_err(msg)?;
         if key.marker {
             root.draw(&Circle::new((x + 19, cy), 4, key.color.filled()))
                 .map_err(msg)?;
         }
-        root.draw(&Text::new(name.to_string(), (x + 38, cy), text_style.clone()))
-            .map_err(msg)?;
+        root.draw(&Text::new(
+            name.to_string(),
+            (x + 38, cy),
+            text_style.clone(),
+        ))
+        .map_err(msg)?;
     }
     Ok(())
 }

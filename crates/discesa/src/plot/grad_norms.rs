@@ -48,7 +48,12 @@ impl Figure for GradNormsFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let area = titled(root, &self.opts.title, self.opts.size)?;
         let n = self.layers.len();
-        let longest = self.layers.iter().map(|l| l.values.len()).max().unwrap_or(0);
+        let longest = self
+            .layers
+            .iter()
+            .map(|l| l.values.len())
+            .max()
+            .unwrap_or(0);
         let lines = self
             .layers
             .iter()
@@ -111,7 +116,11 @@ mod tests {
             .map(|l| {
                 let scale = 0.25f64.powi((layers - 1 - l) as i32);
                 (0..epochs)
-                    .map(|e| scale * (1.0 + 0.3 * (e as f64 * 0.7 + l as f64).sin()) * 0.9f64.powi(e as i32))
+                    .map(|e| {
+                        scale
+                            * (1.0 + 0.3 * (e as f64 * 0.7 + l as f64).sin())
+                            * 0.9f64.powi(e as i32)
+                    })
                     .collect()
             })
             .collect()
@@ -139,8 +148,14 @@ mod tests {
         let a = [1e-6, 0.0, 1e-7, f64::NAN];
         let b = [1e-1, 2e-1, 1e-1, 5e-2];
         let layers = [
-            Series { name: "dense1", values: &a },
-            Series { name: "dense2", values: &b },
+            Series {
+                name: "dense1",
+                values: &a,
+            },
+            Series {
+                name: "dense2",
+                values: &b,
+            },
         ];
         let path = dir.path().join("gn.svg");
         grad_norms(&path, &layers, &GradNormsOptions::default()).unwrap();

@@ -4,8 +4,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{
-    add_legend, build_chart, draw_legend, draw_markers, draw_mesh, draw_side_legend, draw_polyline, legend_width, quiet_corner,
-    Fonts, LegendKey,
+    add_legend, build_chart, draw_legend, draw_markers, draw_mesh, draw_polyline, draw_side_legend,
+    legend_width, quiet_corner, Fonts, LegendKey,
 };
 use super::font::FAMILY;
 use super::geom::{finite_bounds, pad_range, Rect};
@@ -81,21 +81,44 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
         note = Some("no positive values: linear axis");
         pts = spec.lines.iter().map(|l| axis_points(l, false)).collect();
     }
-    let all: Vec<(f64, f64)> = pts.iter().flatten().copied().filter(|p| p.1.is_finite()).collect();
+    let all: Vec<(f64, f64)> = pts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| p.1.is_finite())
+        .collect();
     let x = finite_bounds(all.iter().map(|p| p.0)).unwrap_or((0.0, 1.0));
     let x = if x.1 > x.0 { x } else { pad_range(x, 0.0) };
-    let y = pad_range(finite_bounds(all.iter().map(|p| p.1)).unwrap_or((0.0, 1.0)), 0.06);
-    let names: Vec<&str> = spec.lines.iter().map(|l| l.name).filter(|n| !n.is_empty()).collect();
+    let y = pad_range(
+        finite_bounds(all.iter().map(|p| p.1)).unwrap_or((0.0, 1.0)),
+        0.06,
+    );
+    let names: Vec<&str> = spec
+        .lines
+        .iter()
+        .map(|l| l.name)
+        .filter(|n| !n.is_empty())
+        .collect();
     // Long legends go beside the plot so they never hide data.
     let outside = names.len() > OUTSIDE_LEGEND_ENTRIES;
-    let right = if outside { legend_width(names.iter().copied(), fonts) } else { 0 };
+    let right = if outside {
+        legend_width(names.iter().copied(), fonts)
+    } else {
+        0
+    };
     let mut chart = build_chart(area, spec.title, x, y, fonts, right)?;
     draw_mesh(&mut chart, spec.x_label, spec.y_label, log_y, fonts, true)?;
     for (line, p) in spec.lines.iter().zip(&pts) {
         let style = line.color.stroke_width(line.width);
         draw_polyline(&mut chart, p, style, line.dashed)?;
         if line.markers {
-            draw_markers(&mut chart, p, line.width as i32 + 2, line.color.filled(), 80)?;
+            draw_markers(
+                &mut chart,
+                p,
+                line.width as i32 + 2,
+                line.color.filled(),
+                80,
+            )?;
         }
         if !outside {
             add_legend(&mut chart, line.name, key_of(line))?;
@@ -104,8 +127,12 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
     if let Some(text) = note {
         let px = super::draw::pixel_rect(&chart);
         let style = TextStyle::from((FAMILY, fonts.note)).color(&RGBColor(120, 120, 120));
-        area.draw(&Text::new(text, (px.x0 as i32 + 8, px.y0 as i32 + 6), style))
-            .map_err(msg)?;
+        area.draw(&Text::new(
+            text,
+            (px.x0 as i32 + 8, px.y0 as i32 + 6),
+            style,
+        ))
+        .map_err(msg)?;
     }
     if outside {
         let px = super::draw::pixel_rect(&chart);

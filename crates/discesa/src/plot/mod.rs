@@ -26,12 +26,12 @@ mod surface_3d;
 mod testutil;
 mod training;
 
-pub use error::PlotError;
-pub use output::{Format, FigureSize, MAX_SIDE, MIN_SIDE};
-pub use series::{series, Series, SeriesOptions, SeriesPanel};
-pub use grad_norms::{grad_norms, GradNormsOptions};
-pub use training::{training_curves, TrainingCurvesOptions, TrainingHistory};
-pub use descent_1d::{descent_1d, Descent1dOptions, Path1d};
 pub use contour::LevelSpacing;
 pub use contour_2d::{contour_2d, Contour2dOptions, Path2d};
+pub use descent_1d::{descent_1d, Descent1dOptions, Path1d};
+pub use error::PlotError;
+pub use grad_norms::{grad_norms, GradNormsOptions};
+pub use output::{FigureSize, Format, MAX_SIDE, MIN_SIDE};
+pub use series::{series, Series, SeriesOptions, SeriesPanel};
 pub use surface_3d::{surface_3d, Surface3dOptions};
+pub use training::{training_curves, TrainingCurvesOptions, TrainingHistory};

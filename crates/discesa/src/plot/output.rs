@@ -102,7 +102,11 @@ fn temp_path(path: &Path, format: Format) -> PathBuf {
 }
 
 /// Renders `figure` to a temp file and renames it onto `path`; on failure no file is left.
-pub(crate) fn render<F: Figure>(path: &Path, size: FigureSize, figure: &F) -> Result<(), PlotError> {
+pub(crate) fn render<F: Figure>(
+    path: &Path,
+    size: FigureSize,
+    figure: &F,
+) -> Result<(), PlotError> {
     let format = validate_target(path, size)?;
     ensure_font()?;
     let tmp = temp_path(path, format);
@@ -165,7 +169,10 @@ mod tests {
 
     #[test]
     fn format_follows_extension_case_insensitively() {
-        assert_eq!(Format::from_path(Path::new("a/b.PNG")).unwrap(), Format::Png);
+        assert_eq!(
+            Format::from_path(Path::new("a/b.PNG")).unwrap(),
+            Format::Png
+        );
         assert_eq!(Format::from_path(Path::new("b.svg")).unwrap(), Format::Svg);
         let err = Format::from_path(Path::new("dir/fig.jpg")).unwrap_err();
         assert!(err.to_string().contains("dir/fig.jpg"), "{err}");
@@ -210,7 +217,10 @@ mod tests {
             height: 700,
         };
         let err = render(&path, size, &Probe { fail: false }).unwrap_err();
-        assert!(matches!(err, PlotError::InvalidSize { width: 10, .. }), "{err}");
+        assert!(
+            matches!(err, PlotError::InvalidSize { width: 10, .. }),
+            "{err}"
+        );
         assert_eq!(dir.entries(), Vec::<String>::new());
     }
 }

@@ -149,15 +149,32 @@ mod tests {
     fn two_panels_png_with_log_axis_and_bad_values() {
         let dir = TempDir::new("series-png");
         let (value, grad) = descent_like();
-        let top = [Series { name: "f(x)", values: &value }];
-        let bottom = [Series { name: "|grad f|", values: &grad }];
+        let top = [Series {
+            name: "f(x)",
+            values: &value,
+        }];
+        let bottom = [Series {
+            name: "|grad f|",
+            values: &grad,
+        }];
         let panels = [
-            SeriesPanel { series: &top, y_label: "value", log_y: false },
-            SeriesPanel { series: &bottom, y_label: "gradient norm", log_y: true },
+            SeriesPanel {
+                series: &top,
+                y_label: "value",
+                log_y: false,
+            },
+            SeriesPanel {
+                series: &bottom,
+                y_label: "gradient norm",
+                log_y: true,
+            },
         ];
         let opts = SeriesOptions {
             title: "Descent progress".into(),
-            size: FigureSize { width: 640, height: 720 },
+            size: FigureSize {
+                width: 640,
+                height: 720,
+            },
             ..Default::default()
         };
         let path = dir.path().join("series.png");
@@ -171,10 +188,20 @@ mod tests {
         let dir = TempDir::new("series-svg");
         let (value, grad) = descent_like();
         let s = [
-            Series { name: "value", values: &value },
-            Series { name: "gradnorm", values: &grad },
+            Series {
+                name: "value",
+                values: &value,
+            },
+            Series {
+                name: "gradnorm",
+                values: &grad,
+            },
         ];
-        let panels = [SeriesPanel { series: &s, y_label: "y", log_y: true }];
+        let panels = [SeriesPanel {
+            series: &s,
+            y_label: "y",
+            log_y: true,
+        }];
         let path = dir.path().join("series.svg");
         series(&path, &panels, &SeriesOptions::default()).unwrap();
         assert_svg_contains(&path, &["value", "gradnorm", "step"]);
@@ -184,8 +211,15 @@ mod tests {
     fn all_non_positive_on_log_axis_still_renders() {
         let dir = TempDir::new("series-nonpos");
         let v = [0.0, -1.0, -2.0, f64::NAN];
-        let s = [Series { name: "neg", values: &v }];
-        let panels = [SeriesPanel { series: &s, y_label: "y", log_y: true }];
+        let s = [Series {
+            name: "neg",
+            values: &v,
+        }];
+        let panels = [SeriesPanel {
+            series: &s,
+            y_label: "y",
+            log_y: true,
+        }];
         let path = dir.path().join("neg.svg");
         series(&path, &panels, &SeriesOptions::default()).unwrap();
         assert_svg_contains(&path, &["neg", "linear axis"]);
@@ -195,14 +229,28 @@ mod tests {
     fn bad_inputs_are_rejected_without_output() {
         let dir = TempDir::new("series-bad");
         let v = [1.0, 2.0];
-        let s = [Series { name: "a", values: &v }];
-        let panels = [SeriesPanel { series: &s, y_label: "y", log_y: false }];
+        let s = [Series {
+            name: "a",
+            values: &v,
+        }];
+        let panels = [SeriesPanel {
+            series: &s,
+            y_label: "y",
+            log_y: false,
+        }];
         let err = series(dir.path().join("a.gif"), &panels, &SeriesOptions::default()).unwrap_err();
         assert!(err.to_string().contains("a.gif"), "{err}");
         let err = series(dir.path().join("a.png"), &[], &SeriesOptions::default()).unwrap_err();
         assert!(err.to_string().contains("0 panels"), "{err}");
-        let empty = [Series { name: "hollow", values: &[] }];
-        let panels = [SeriesPanel { series: &empty, y_label: "y", log_y: false }];
+        let empty = [Series {
+            name: "hollow",
+            values: &[],
+        }];
+        let panels = [SeriesPanel {
+            series: &empty,
+            y_label: "y",
+            log_y: false,
+        }];
         let err = series(dir.path().join("b.png"), &panels, &SeriesOptions::default()).unwrap_err();
         assert!(err.to_string().contains("hollow"), "{err}");
         assert!(dir.entries().is_empty());

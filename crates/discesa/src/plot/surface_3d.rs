@@ -118,14 +118,21 @@ impl Figure for SurfaceFigure<'_> {
         let mut cells = Vec::with_capacity((nx - 1) * (ny - 1));
         for j in 0..ny - 1 {
             for i in 0..nx - 1 {
-                let v = [g.at(i, j), g.at(i + 1, j), g.at(i + 1, j + 1), g.at(i, j + 1)];
+                let v = [
+                    g.at(i, j),
+                    g.at(i + 1, j),
+                    g.at(i + 1, j + 1),
+                    g.at(i, j + 1),
+                ];
                 if v.iter().any(|a| a.is_nan()) {
                     continue;
                 }
                 let mean = v.iter().sum::<f64>() / 4.0;
                 let cx = 0.5 * (g.xs[i] + g.xs[i + 1]);
                 let cy = 0.5 * (g.ys[j] + g.ys[j + 1]);
-                let depth = chart.as_coord_spec().projected_depth(&cx, &mean.clamp(z.0, z.1), &cy);
+                let depth = chart
+                    .as_coord_spec()
+                    .projected_depth(&cx, &mean.clamp(z.0, z.1), &cy);
                 cells.push((depth, i, j, v, mean));
             }
         }
@@ -154,9 +161,7 @@ impl Figure for SurfaceFigure<'_> {
                 .points
                 .iter()
                 .map(|q| (q[0], (self.f)(q[0], q[1]), q[1]))
-                .filter(|q| {
-                    q.0 >= x.0 && q.0 <= x.1 && q.2 >= y.0 && q.2 <= y.1 && q.1.is_finite()
-                })
+                .filter(|q| q.0 >= x.0 && q.0 <= x.1 && q.2 >= y.0 && q.2 <= y.1 && q.1.is_finite())
                 .map(|q| (q.0, zc(q.1), q.2))
                 .collect();
             if pts.is_empty() {
@@ -180,7 +185,11 @@ impl Figure for SurfaceFigure<'_> {
             }
             let stride = pts.len().div_ceil(40).max(1);
             chart
-                .draw_series(pts.iter().step_by(stride).map(|q| Circle::new(*q, 3, color.filled())))
+                .draw_series(
+                    pts.iter()
+                        .step_by(stride)
+                        .map(|q| Circle::new(*q, 3, color.filled())),
+                )
                 .map_err(msg)?;
             chart
                 .draw_series([
@@ -211,7 +220,11 @@ impl Figure for SurfaceFigure<'_> {
         for (text, pos) in titles {
             if !text.is_empty() {
                 chart
-                    .draw_series(std::iter::once(Text::new(text.to_string(), pos, label.clone())))
+                    .draw_series(std::iter::once(Text::new(
+                        text.to_string(),
+                        pos,
+                        label.clone(),
+                    )))
                     .map_err(msg)?;
             }
         }
@@ -269,8 +282,20 @@ pub fn surface_3d(
     let grid = Grid::sample(f, x, y, n, n);
     let levels = Levels::new(&grid.z, 64, opts.color_spacing)
         .ok_or_else(|| bad("the function is not finite anywhere on the grid".into()))?;
-    let z = pad_range(finite_bounds(grid.z.iter().copied()).unwrap_or((0.0, 1.0)), 0.03);
-    let figure = SurfaceFigure { f, paths, opts, x, y, z, grid, levels };
+    let z = pad_range(
+        finite_bounds(grid.z.iter().copied()).unwrap_or((0.0, 1.0)),
+        0.03,
+    );
+    let figure = SurfaceFigure {
+        f,
+        paths,
+        opts,
+        x,
+        y,
+        z,
+        grid,
+        levels,
+    };
     render(path, opts.size, &figure)
 }
 
@@ -299,8 +324,16 @@ mod tests {
         let a = gd(0.1);
         let b = gd(0.45);
         let paths = [
-            Path2d { name: "gd lr=0.1", points: &a, start_gradient: None },
-            Path2d { name: "gd lr=0.45", points: &b, start_gradient: None },
+            Path2d {
+                name: "gd lr=0.1",
+                points: &a,
+                start_gradient: None,
+            },
+            Path2d {
+                name: "gd lr=0.45",
+                points: &b,
+                start_gradient: None,
+            },
         ];
         let opts = Surface3dOptions {
             title: "f(x, y) = x² + 2y²".into(),
@@ -318,10 +351,17 @@ mod tests {
     fn svg_with_holes_keeps_legend() {
         let dir = TempDir::new("s3-svg");
         let a = gd(0.1);
-        let paths = [Path2d { name: "descent", points: &a, start_gradient: None }];
+        let paths = [Path2d {
+            name: "descent",
+            points: &a,
+            start_gradient: None,
+        }];
         let f = |x: f64, y: f64| if x > 1.0 { f64::NAN } else { bowl(x, y) };
         let path = dir.path().join("surface.svg");
-        let opts = Surface3dOptions { grid: 12, ..Default::default() };
+        let opts = Surface3dOptions {
+            grid: 12,
+            ..Default::default()
+        };
         surface_3d(&path, &f, &paths, &opts).unwrap();
         assert_svg_contains(&path, &["descent", "f(x, y)"]);
     }
@@ -329,7 +369,10 @@ mod tests {
     #[test]
     fn bad_range_is_rejected() {
         let dir = TempDir::new("s3-bad");
-        let opts = Surface3dOptions { x_range: Some((2.0, -2.0)), ..Default::default() };
+        let opts = Surface3dOptions {
+            x_range: Some((2.0, -2.0)),
+            ..Default::default()
+        };
         let err = surface_3d(dir.path().join("s.png"), &bowl, &[], &opts).unwrap_err();
         assert!(err.to_string().contains("x_range"), "{err}");
         assert!(dir.entries().is_empty());

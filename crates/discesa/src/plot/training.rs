@@ -163,8 +163,12 @@ mod tests {
 
     fn history() -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
         let e = 30;
-        let tl: Vec<f64> = (0..e).map(|i| 2.0 * (-0.15 * i as f64).exp() + 0.05).collect();
-        let mut vl: Vec<f64> = (0..e).map(|i| 2.1 * (-0.12 * i as f64).exp() + 0.12).collect();
+        let tl: Vec<f64> = (0..e)
+            .map(|i| 2.0 * (-0.15 * i as f64).exp() + 0.05)
+            .collect();
+        let mut vl: Vec<f64> = (0..e)
+            .map(|i| 2.1 * (-0.12 * i as f64).exp() + 0.12)
+            .collect();
         vl[3] = f64::NAN;
         let ta: Vec<f64> = tl.iter().map(|l| 1.0 - 0.45 * l).collect();
         let va: Vec<f64> = vl.iter().map(|l| 1.0 - 0.45 * l).collect();
