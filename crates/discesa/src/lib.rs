@@ -5,6 +5,7 @@
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
+//! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod expr;
 pub mod optim;
+pub mod plot;
 pub mod tensor;
 
 pub use autodiff::{Tape, Var};
