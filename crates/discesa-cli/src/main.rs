@@ -1,5 +1,10 @@
 //! `discesa`: gradients, Hessians, descent paths and neural-network training from the command line.
 
+/// mimalloc keeps freed pages for reuse: large tensors of a training step are recycled instead
+/// of being returned to the kernel and faulted in again at the next step.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod fail;
 

@@ -22,7 +22,9 @@ impl<T: Element> Gradients<T> {
 
     /// The gradient with respect to `v`; zeros if `v` does not influence the output.
     pub fn wrt(&self, v: Var<'_, T>) -> Tensor<T> {
-        self.get(v).cloned().unwrap_or_else(|| Tensor::zeros(v.shape()))
+        self.get(v)
+            .cloned()
+            .unwrap_or_else(|| Tensor::zeros(v.shape()))
     }
 
     /// The gradient of the node with tape position `id`, if reached.
@@ -39,18 +41,39 @@ impl<T: Element> Gradients<T> {
 
 trait Acc<T: Element>: Adj<T> {
     fn accumulate(&mut self, o: Self);
+    /// The value if this is a plain scalar tensor (enables the scalar fast path).
+    fn plain_scalar(&self) -> Option<T>;
+    fn from_scalar(x: T) -> Self;
 }
 
 impl<T: Element> Acc<T> for Tensor<T> {
     #[inline]
     fn accumulate(&mut self, o: Self) {
+        if let (Some(a), Some(b)) = (self.as_scalar(), o.as_scalar()) {
+            *self = Tensor::scalar(a + b);
+            return;
+        }
         Tensor::accumulate(self, &o).expect("gradient shapes match their values");
+    }
+    #[inline]
+    fn plain_scalar(&self) -> Option<T> {
+        self.as_scalar()
+    }
+    #[inline]
+    fn from_scalar(x: T) -> Self {
+        Tensor::scalar(x)
     }
 }
 
 impl<T: Element> Acc<T> for Var<'_, T> {
     fn accumulate(&mut self, o: Self) {
         *self = self.try_add(o).expect("gradient shapes match their values");
+    }
+    fn plain_scalar(&self) -> Option<T> {
+        None
+    }
+    fn from_scalar(_: T) -> Self {
+        unreachable!("the scalar fast path is only taken for plain tensors")
     }
 }
 
@@ -78,7 +101,11 @@ fn sweep<T: Element, A: Acc<T>>(
     let mut xv: Vec<Tensor<T>> = Vec::new();
     let mut need: Vec<bool> = Vec::new();
     for id in (0..top).rev() {
-        let Some(g) = grads[id].clone() else { continue };
+        let Some(g) = grads[id].as_ref() else {
+            continue;
+        };
+        let gs = g.plain_scalar();
+        let g = g.clone();
         let (op, outv) = {
             let nodes = tape.nodes();
             let node = &nodes[id];
@@ -90,6 +117,19 @@ fn sweep<T: Element, A: Acc<T>>(
             }
             if matches!(node.op, super::op::Op::Leaf) {
                 continue;
+            }
+            if let Some(gs) = gs {
+                if let Some(contrib) = super::scalar::vjp(node, &nodes, gs) {
+                    drop(nodes);
+                    for (target, v) in contrib.into_iter().flatten() {
+                        let v = A::from_scalar(v);
+                        match &mut grads[target as usize] {
+                            Some(acc) => acc.accumulate(v),
+                            slot => *slot = Some(v),
+                        }
+                    }
+                    continue;
+                }
             }
             ids.clear();
             match node.inputs.ids() {
@@ -140,7 +180,12 @@ impl<T: Element> Tape<T> {
         }
     }
 
-    fn seed_for(&self, op: &'static str, out: &Var<'_, T>, seed: Option<&Tensor<T>>) -> Result<Tensor<T>> {
+    fn seed_for(
+        &self,
+        op: &'static str,
+        out: &Var<'_, T>,
+        seed: Option<&Tensor<T>>,
+    ) -> Result<Tensor<T>> {
         self.check_var(op, out)?;
         let shape = out.shape();
         match seed {
@@ -182,13 +227,22 @@ impl<T: Element> Tape<T> {
 
     /// Vector-Jacobian products: `Σ_k seed_kᵀ ∂outputs_k/∂inputs_j` for each input `j`. Seeds default
     /// to ones for scalar outputs. Inputs that do not influence the outputs get zeros.
-    pub fn grad(&self, outputs: &[Var<'_, T>], inputs: &[Var<'_, T>], seeds: Option<&[Tensor<T>]>) -> Result<Vec<Tensor<T>>> {
+    pub fn grad(
+        &self,
+        outputs: &[Var<'_, T>],
+        inputs: &[Var<'_, T>],
+        seeds: Option<&[Tensor<T>]>,
+    ) -> Result<Vec<Tensor<T>>> {
         let roots = self.roots("grad", outputs, inputs, seeds)?;
         let end = self.len();
         let (grads, _) = sweep(self, end, roots, |i| self.value_of(i), false);
         Ok(inputs
             .iter()
-            .map(|v| grads[v.id as usize].clone().unwrap_or_else(|| Tensor::zeros(v.shape())))
+            .map(|v| {
+                grads[v.id as usize]
+                    .clone()
+                    .unwrap_or_else(|| Tensor::zeros(v.shape()))
+            })
             .collect())
     }
 
@@ -238,7 +292,11 @@ impl<T: Element> Tape<T> {
                     if s.shape() != o.shape() {
                         return Err(shape_err(
                             "grad_graph",
-                            format!("seed of shape {} does not match the output's shape {}", s.shape(), o.shape()),
+                            format!(
+                                "seed of shape {} does not match the output's shape {}",
+                                s.shape(),
+                                o.shape()
+                            ),
                         ));
                     }
                     s
@@ -257,8 +315,7 @@ impl<T: Element> Tape<T> {
         Ok(inputs
             .iter()
             .map(|v| {
-                grads[v.id as usize]
-                    .unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
+                grads[v.id as usize].unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
             })
             .collect())
     }

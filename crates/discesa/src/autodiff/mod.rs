@@ -11,6 +11,7 @@ mod check;
 mod higher;
 mod op;
 mod rules;
+mod scalar;
 mod tape;
 mod var;
 

@@ -103,22 +103,43 @@ impl<T: Element> Tape<T> {
     /// Records a node; it needs gradients only if recording is on and an input needs them.
     #[inline]
     pub(crate) fn push(&self, value: Tensor<T>, op: Op<T>, inputs: Inputs) -> Var<'_, T> {
-        let rg = self.recording.get() && {
-            let nodes = self.nodes.borrow();
-            match inputs.ids() {
-                super::op::InputIds::Inline(ids, n) => ids[..n].iter().any(|&i| nodes[i as usize].requires_grad),
-                super::op::InputIds::Slice(ids) => ids.iter().any(|&i| nodes[i as usize].requires_grad),
+        let mut nodes = self.nodes.borrow_mut();
+        let rg = self.recording.get()
+            && match inputs.ids() {
+                super::op::InputIds::Inline(ids, n) => {
+                    ids[..n].iter().any(|&i| nodes[i as usize].requires_grad)
+                }
+                super::op::InputIds::Slice(ids) => {
+                    ids.iter().any(|&i| nodes[i as usize].requires_grad)
+                }
+            };
+        let id = nodes.len() as u32;
+        nodes.push(if rg {
+            Node {
+                value,
+                op,
+                inputs,
+                requires_grad: true,
             }
-        };
-        if rg {
-            self.push_node(value, op, inputs, true)
         } else {
-            self.push_node(value, Op::Const, Inputs::None, false)
-        }
+            Node {
+                value,
+                op: Op::Const,
+                inputs: Inputs::None,
+                requires_grad: false,
+            }
+        });
+        Var { tape: self, id }
     }
 
     #[inline]
-    fn push_node(&self, value: Tensor<T>, op: Op<T>, inputs: Inputs, requires_grad: bool) -> Var<'_, T> {
+    fn push_node(
+        &self,
+        value: Tensor<T>,
+        op: Op<T>,
+        inputs: Inputs,
+        requires_grad: bool,
+    ) -> Var<'_, T> {
         let mut nodes = self.nodes.borrow_mut();
         let id = nodes.len() as u32;
         nodes.push(Node {
@@ -151,7 +172,13 @@ impl<T: Element> Tape<T> {
             .map(|(i, n)| NodeInfo {
                 id: i,
                 op: n.op.name(),
-                inputs: n.inputs.ids().to_vec().into_iter().map(|x| x as usize).collect(),
+                inputs: n
+                    .inputs
+                    .ids()
+                    .to_vec()
+                    .into_iter()
+                    .map(|x| x as usize)
+                    .collect(),
                 value: n.value.clone(),
                 requires_grad: n.requires_grad,
             })

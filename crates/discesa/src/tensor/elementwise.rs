@@ -205,6 +205,9 @@ fn zip_run<T: Element>(op: BinaryOp, out: &mut [T], a: &[T], ia: usize, b: &[T],
 impl<T: Element> Tensor<T> {
     /// Applies a pointwise function.
     pub fn unary(&self, op: UnaryOp) -> Tensor<T> {
+        if let Some(x) = self.as_scalar() {
+            return Tensor::scalar(op.apply(x));
+        }
         let src = self.as_slice();
         Tensor::from_fn_shape(self.shape, |o| match op {
             UnaryOp::Neg => o.iter_mut().zip(src).for_each(|(o, &x)| *o = -x),
@@ -238,6 +241,9 @@ impl<T: Element> Tensor<T> {
 
     /// A broadcasting binary operation; mismatched shapes are an error naming both.
     pub fn binary(&self, other: &Tensor<T>, op: BinaryOp) -> Result<Tensor<T>> {
+        if let (Some(a), Some(b)) = (self.as_scalar(), other.as_scalar()) {
+            return Ok(Tensor::scalar(op.apply(a, b)));
+        }
         let shape = Shape::broadcast(op.name(), &self.shape, &other.shape)?;
         let (a, b) = (self.as_slice(), other.as_slice());
         if self.shape == other.shape {
@@ -254,8 +260,16 @@ impl<T: Element> Tensor<T> {
         let inner = shape.dims().last().copied().unwrap_or(1);
         Ok(Tensor::from_fn_shape(shape, |o| {
             for_each_run2(&shape, &sa, &sb, |oo, oa, ob, ia, ib| {
-                let a_run = if ia == 0 { &a[oa..oa + 1] } else { &a[oa..oa + (inner - 1) * ia + 1] };
-                let b_run = if ib == 0 { &b[ob..ob + 1] } else { &b[ob..ob + (inner - 1) * ib + 1] };
+                let a_run = if ia == 0 {
+                    &a[oa..oa + 1]
+                } else {
+                    &a[oa..oa + (inner - 1) * ia + 1]
+                };
+                let b_run = if ib == 0 {
+                    &b[ob..ob + 1]
+                } else {
+                    &b[ob..ob + (inner - 1) * ib + 1]
+                };
                 zip_run(op, &mut o[oo..oo + inner], a_run, ia, b_run, ib);
             })
         }))
@@ -281,13 +295,17 @@ impl<T: Element> Tensor<T> {
     /// Adds a constant to every element.
     pub fn add_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| o.iter_mut().zip(src).for_each(|(o, &x)| *o = x + c))
+        Tensor::from_fn_shape(self.shape, |o| {
+            o.iter_mut().zip(src).for_each(|(o, &x)| *o = x + c)
+        })
     }
 
     /// Multiplies every element by a constant.
     pub fn mul_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * c))
+        Tensor::from_fn_shape(self.shape, |o| {
+            o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * c)
+        })
     }
 
     /// Raises every element to a constant power (integer powers use repeated multiplication).
@@ -330,7 +348,10 @@ impl<T: Element> Tensor<T> {
         if self.shape != other.shape {
             return Err(shape_err(
                 "accumulate",
-                format!("gradient of shape {} cannot be added to {}", other.shape, self.shape),
+                format!(
+                    "gradient of shape {} cannot be added to {}",
+                    other.shape, self.shape
+                ),
             ));
         }
         if let Some(dst) = self.try_unique_mut() {

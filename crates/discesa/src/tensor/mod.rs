@@ -124,6 +124,15 @@ impl<T: Element> Tensor<T> {
         }
     }
 
+    /// The value of a 0-dimensional tensor, `None` otherwise (the scalar fast paths).
+    #[inline(always)]
+    pub fn as_scalar(&self) -> Option<T> {
+        match self.storage {
+            Storage::Scalar(x) if self.shape.ndim() == 0 => Some(x),
+            _ => None,
+        }
+    }
+
     /// The shape.
     #[inline]
     pub fn shape(&self) -> &Shape {
@@ -195,7 +204,11 @@ impl<T: Element> Tensor<T> {
         if self.numel() != 1 {
             return Err(shape_err(
                 "item",
-                format!("tensor of shape {} has {} elements, not one", self.shape, self.numel()),
+                format!(
+                    "tensor of shape {} has {} elements, not one",
+                    self.shape,
+                    self.numel()
+                ),
             ));
         }
         Ok(self.as_slice()[0])
