@@ -127,11 +127,11 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
         Var::pow(*self, *o).expect(CONSISTENT)
     }
     fn neg(&self) -> Self {
-        Var::neg(*self)
+        -*self
     }
     fn unary(&self, u: UnaryOp) -> Self {
         match u {
-            UnaryOp::Neg => Var::neg(*self),
+            UnaryOp::Neg => -*self,
             UnaryOp::Exp => self.exp(),
             UnaryOp::Log => self.ln(),
             UnaryOp::Sqrt => self.sqrt(),

@@ -182,10 +182,6 @@ impl<'t, T: Element> Var<'t, T> {
     pub fn abs(self) -> Var<'t, T> {
         self.unary_op(UnaryOp::Abs)
     }
-    /// `-x`
-    pub fn neg(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Neg)
-    }
 
     /// `x + c`
     pub fn add_scalar(self, c: T) -> Var<'t, T> {
@@ -557,7 +553,7 @@ macro_rules! scalar_lhs {
         }
         impl<'t> std::ops::Sub<Var<'t, $t>> for $t {
             type Output = Var<'t, $t>;
-            fn sub(self, v: Var<'t, $t>) -> Var<'t, $t> { v.neg().add_scalar(self) }
+            fn sub(self, v: Var<'t, $t>) -> Var<'t, $t> { (-v).add_scalar(self) }
         }
         impl<'t> std::ops::Mul<Var<'t, $t>> for $t {
             type Output = Var<'t, $t>;

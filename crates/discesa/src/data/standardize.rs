@@ -96,7 +96,7 @@ impl Standardizer {
     /// feature count), for inputs that are not in a [`Dataset`].
     pub fn apply_rows(&self, features: &mut [f32]) -> Result<()> {
         let f = self.mean.len();
-        if f == 0 || features.len() % f != 0 {
+        if f == 0 || !features.len().is_multiple_of(f) {
             return Err(DataError::FeatureMismatch(format!(
                 "{} values are not whole rows of {f} features",
                 features.len()

@@ -186,9 +186,7 @@ impl<T: Element> Tensor<T> {
         let off = nd - shape.ndim();
         let mut mask = 0u8;
         for i in 0..nd {
-            if i < off {
-                mask |= 1 << i;
-            } else if shape.dim(i - off) == 1 && self.dims()[i] != 1 {
+            if i < off || (shape.dim(i - off) == 1 && self.dims()[i] != 1) {
                 mask |= 1 << i;
             } else if shape.dim(i - off) != self.dims()[i] {
                 return Err(shape_err(

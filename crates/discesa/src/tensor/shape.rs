@@ -105,7 +105,7 @@ impl Shape {
         }
         let n = a.ndim().max(b.ndim());
         let mut out = [0; MAX_DIMS];
-        for i in 0..n {
+        for (i, o) in out.iter_mut().enumerate().take(n) {
             let da = if i + a.ndim() >= n {
                 a.dims[i + a.ndim() - n]
             } else {
@@ -116,7 +116,7 @@ impl Shape {
             } else {
                 1
             };
-            out[i] = if da == db || db == 1 {
+            *o = if da == db || db == 1 {
                 da
             } else if da == 1 {
                 db
