@@ -105,8 +105,7 @@ fn sweep<T: Element, A: Acc<T>>(
             continue;
         };
         let gs = g.plain_scalar();
-        let g = g.clone();
-        let (op, outv) = {
+        let (op, outv, g) = {
             let nodes = tape.nodes();
             let node = &nodes[id];
             if !node.requires_grad {
@@ -131,6 +130,7 @@ fn sweep<T: Element, A: Acc<T>>(
                     continue;
                 }
             }
+            let g = grads[id].clone().expect("checked above");
             ids.clear();
             match node.inputs.ids() {
                 InputIds::Inline(a, n) => ids.extend_from_slice(&a[..n]),
@@ -142,7 +142,7 @@ fn sweep<T: Element, A: Acc<T>>(
                 xv.push(nodes[i as usize].value.clone());
                 need.push(nodes[i as usize].requires_grad);
             }
-            (node.op.clone(), node.value.clone())
+            (node.op.clone(), node.value.clone(), g)
         };
         xs.clear();
         xs.extend(ids.iter().map(|&i| handle(i)));

@@ -22,9 +22,9 @@ pub(crate) enum Op<T: Element> {
     /// `x ^ p` for a constant `p`
     PowScalar(T),
     /// `x * c` for a constant tensor `c` (masks, signs), broadcasting.
-    MulConst(Tensor<T>),
+    MulConst(Arc<Tensor<T>>),
     /// `where(cond, a, b)` with a constant condition already broadcast to the output shape.
-    Where(Tensor<T>),
+    Where(Arc<Tensor<T>>),
     /// Sum over the axes in the mask.
     Sum { mask: u8, keepdim: bool },
     /// Maximum over the axes in the mask.
@@ -34,7 +34,7 @@ pub(crate) enum Op<T: Element> {
     /// New shape, same elements.
     Reshape,
     /// Axis permutation.
-    Permute(Vec<usize>),
+    Permute(Arc<[usize]>),
     /// Slice of one axis.
     Narrow { axis: usize, start: usize },
     /// Embedding in zeros along one axis (adjoint of `Narrow`).

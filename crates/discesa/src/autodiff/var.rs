@@ -207,7 +207,7 @@ impl<'t, T: Element> Var<'t, T> {
         let v = self.tape.nodes()[self.id as usize].value.mul(c)?;
         Ok(self
             .tape
-            .push(v, Op::MulConst(c.clone()), Inputs::One(self.id)))
+            .push(v, Op::MulConst(Arc::new(c.clone())), Inputs::One(self.id)))
     }
     /// `a` where `cond` is non-zero, else `b` (broadcasting); no gradient flows into `cond`.
     pub fn where_cond(cond: &Tensor<T>, a: Var<'t, T>, b: Var<'t, T>) -> Result<Var<'t, T>> {
@@ -215,7 +215,8 @@ impl<'t, T: Element> Var<'t, T> {
         let (av, bv) = (a.value(), b.value());
         let v = Tensor::where_cond(cond, &av, &bv)?;
         let c = cond.broadcast_to(v.shape())?;
-        Ok(a.tape.push(v, Op::Where(c), Inputs::Two(a.id, b.id)))
+        Ok(a.tape
+            .push(v, Op::Where(Arc::new(c)), Inputs::Two(a.id, b.id)))
     }
 
     fn reduce(
@@ -292,7 +293,7 @@ impl<'t, T: Element> Var<'t, T> {
         let v = self.value().permute(perm)?;
         Ok(self
             .tape
-            .push(v, Op::Permute(perm.to_vec()), Inputs::One(self.id)))
+            .push(v, Op::Permute(perm.into()), Inputs::One(self.id)))
     }
     /// Swaps two axes.
     pub fn transpose(self, a: isize, b: isize) -> Result<Var<'t, T>> {
