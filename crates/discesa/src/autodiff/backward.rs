@@ -10,32 +10,93 @@ use crate::tensor::{Element, Tensor};
 /// Gradients of one backward pass, for every node that gradients reached.
 #[derive(Debug)]
 pub struct Gradients<T: Element> {
-    grads: Vec<Option<Tensor<T>>>,
+    store: Store<T, Tensor<T>>,
     order: Vec<usize>,
 }
 
 impl<T: Element> Gradients<T> {
     /// The gradient with respect to `v`, or `None` if `v` does not influence the output.
-    pub fn get(&self, v: Var<'_, T>) -> Option<&Tensor<T>> {
-        self.grads.get(v.id as usize).and_then(|g| g.as_ref())
+    pub fn get(&self, v: Var<'_, T>) -> Option<Tensor<T>> {
+        self.by_id(v.id as usize)
     }
 
     /// The gradient with respect to `v`; zeros if `v` does not influence the output.
     pub fn wrt(&self, v: Var<'_, T>) -> Tensor<T> {
-        self.get(v)
-            .cloned()
-            .unwrap_or_else(|| Tensor::zeros(v.shape()))
+        self.get(v).unwrap_or_else(|| Tensor::zeros(v.shape()))
     }
 
     /// The gradient of the node with tape position `id`, if reached.
-    pub fn by_id(&self, id: usize) -> Option<&Tensor<T>> {
-        self.grads.get(id).and_then(|g| g.as_ref())
+    pub fn by_id(&self, id: usize) -> Option<Tensor<T>> {
+        self.store.get(id)
     }
 
     /// The node ids in the order the sweep processed them (outputs first): the order in which
     /// backpropagation computes adjoints.
     pub fn order(&self) -> &[usize] {
         &self.order
+    }
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// Adjoints during a sweep. Scalar adjoints live in a flat array (scalar-heavy graphs never
+/// build tensor objects); all others in slots allocated on first use.
+#[derive(Debug)]
+struct Store<T, A> {
+    scalar: Vec<T>,
+    has_scalar: Vec<bool>,
+    slot: Vec<u32>,
+    tensors: Vec<A>,
+}
+
+impl<T: Element, A: Acc<T>> Store<T, A> {
+    fn new(n: usize) -> Self {
+        Store {
+            scalar: vec![T::zero(); n],
+            has_scalar: vec![false; n],
+            slot: vec![NO_SLOT; n],
+            tensors: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn add_scalar(&mut self, id: usize, x: T) {
+        if self.has_scalar[id] {
+            self.scalar[id] += x;
+        } else {
+            self.scalar[id] = x;
+            self.has_scalar[id] = true;
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, id: usize, g: A) {
+        if let Some(x) = g.plain_scalar() {
+            return self.add_scalar(id, x);
+        }
+        match self.slot[id] {
+            NO_SLOT => {
+                self.slot[id] = self.tensors.len() as u32;
+                self.tensors.push(g);
+            }
+            s => self.tensors[s as usize].accumulate(g),
+        }
+    }
+
+    /// The scalar adjoint, if the node has one.
+    #[inline]
+    fn scalar_of(&self, id: usize) -> Option<T> {
+        self.has_scalar[id].then(|| self.scalar[id])
+    }
+
+    fn get(&self, id: usize) -> Option<A> {
+        if *self.has_scalar.get(id)? {
+            return Some(A::from_scalar(self.scalar[id]));
+        }
+        match self.slot[id] {
+            NO_SLOT => None,
+            s => Some(self.tensors[s as usize].clone()),
+        }
     }
 }
 
@@ -85,15 +146,12 @@ fn sweep<T: Element, A: Acc<T>>(
     roots: Vec<(u32, A)>,
     handle: impl Fn(u32) -> A,
     track_order: bool,
-) -> (Vec<Option<A>>, Vec<usize>) {
-    let mut grads: Vec<Option<A>> = (0..end).map(|_| None).collect();
+) -> (Store<T, A>, Vec<usize>) {
+    let mut store: Store<T, A> = Store::new(end);
     let mut top = 0usize;
     for (id, g) in roots {
         top = top.max(id as usize + 1);
-        match &mut grads[id as usize] {
-            Some(acc) => acc.accumulate(g),
-            slot => *slot = Some(g),
-        }
+        store.add(id as usize, g);
     }
     let mut order = Vec::new();
     let mut ids: Vec<u32> = Vec::new();
@@ -101,10 +159,10 @@ fn sweep<T: Element, A: Acc<T>>(
     let mut xv: Vec<Tensor<T>> = Vec::new();
     let mut need: Vec<bool> = Vec::new();
     for id in (0..top).rev() {
-        let Some(g) = grads[id].as_ref() else {
+        let gs = store.scalar_of(id);
+        if gs.is_none() && store.slot[id] == NO_SLOT {
             continue;
-        };
-        let gs = g.plain_scalar();
+        }
         let (op, outv, g) = {
             let nodes = tape.nodes();
             let node = &nodes[id];
@@ -121,16 +179,12 @@ fn sweep<T: Element, A: Acc<T>>(
                 if let Some(contrib) = super::scalar::vjp(node, &nodes, gs) {
                     drop(nodes);
                     for (target, v) in contrib.into_iter().flatten() {
-                        let v = A::from_scalar(v);
-                        match &mut grads[target as usize] {
-                            Some(acc) => acc.accumulate(v),
-                            slot => *slot = Some(v),
-                        }
+                        store.add_scalar(target as usize, v);
                     }
                     continue;
                 }
             }
-            let g = grads[id].clone().expect("checked above");
+            let g = store.get(id).expect("checked above");
             ids.clear();
             match node.inputs.ids() {
                 InputIds::Inline(a, n) => ids.extend_from_slice(&a[..n]),
@@ -155,17 +209,12 @@ fn sweep<T: Element, A: Acc<T>>(
             need: &need,
         };
         vjp(&op, &ctx, &g, &mut |k, gi: A| {
-            if !need[k] {
-                return;
-            }
-            let target = ids[k] as usize;
-            match &mut grads[target] {
-                Some(acc) => acc.accumulate(gi),
-                slot => *slot = Some(gi),
+            if need[k] {
+                store.add(ids[k] as usize, gi);
             }
         });
     }
-    (grads, order)
+    (store, order)
 }
 
 impl<T: Element> Tape<T> {
@@ -221,8 +270,8 @@ impl<T: Element> Tape<T> {
 
     fn backward_from(&self, roots: Vec<(u32, Tensor<T>)>) -> Gradients<T> {
         let end = self.len();
-        let (grads, order) = sweep(self, end, roots, |i| self.value_of(i), true);
-        Gradients { grads, order }
+        let (store, order) = sweep(self, end, roots, |i| self.value_of(i), true);
+        Gradients { store, order }
     }
 
     /// Vector-Jacobian products: `Σ_k seed_kᵀ ∂outputs_k/∂inputs_j` for each input `j`. Seeds default
@@ -235,12 +284,12 @@ impl<T: Element> Tape<T> {
     ) -> Result<Vec<Tensor<T>>> {
         let roots = self.roots("grad", outputs, inputs, seeds)?;
         let end = self.len();
-        let (grads, _) = sweep(self, end, roots, |i| self.value_of(i), false);
+        let (store, _) = sweep(self, end, roots, |i| self.value_of(i), false);
         Ok(inputs
             .iter()
             .map(|v| {
-                grads[v.id as usize]
-                    .clone()
+                store
+                    .get(v.id as usize)
                     .unwrap_or_else(|| Tensor::zeros(v.shape()))
             })
             .collect())
@@ -310,12 +359,14 @@ impl<T: Element> Tape<T> {
         }
         let end = self.len();
         let was = self.set_recording(true);
-        let (grads, _) = sweep(self, end, roots, |i| Var { tape: self, id: i }, false);
+        let (store, _) = sweep(self, end, roots, |i| Var { tape: self, id: i }, false);
         self.set_recording(was);
         Ok(inputs
             .iter()
             .map(|v| {
-                grads[v.id as usize].unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
+                store
+                    .get(v.id as usize)
+                    .unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
             })
             .collect())
     }
