@@ -2,6 +2,7 @@
 //! step length at every step) and why it stopped.
 
 use super::{Formula, FormulaError};
+use crate::expr::format_number;
 use crate::optim::{build, OptimOptions, OptimizerKind};
 
 /// Which optimizer and how to run it.
@@ -229,7 +230,9 @@ pub fn descend(
             break StopReason::Diverged {
                 step,
                 why: format!(
-                    "the value grew on each of the last {streak} steps, from {f0:.6e} to {value:.6e}"
+                    "the value grew on each of the last {streak} steps, from {} to {}",
+                    format_number(f0),
+                    format_number(value)
                 ),
             };
         }
