@@ -20,6 +20,7 @@ use std::path::PathBuf;
   discesa descend 'x^2-y^2' --from x=-3,y=-0.05 --steps 25 --surface saddle.png --json")]
 pub struct DescendArgs {
     /// The formula to minimise, e.g. 'x^2 + 2*y^2'.
+    #[arg(allow_hyphen_values = true)]
     pub formula: String,
     /// The starting point, e.g. x=-3,y=-1.
     #[arg(long, value_name = "POINT", allow_hyphen_values = true)]

@@ -16,6 +16,7 @@ use std::path::PathBuf;
   discesa grad 'x^2+y^2' --at x=-3,y=-1 --json")]
 pub struct GradArgs {
     /// The formula, e.g. 'x^2 + 3*x*y' (functions: exp log ln sqrt sin cos tan tanh sigmoid relu abs step sign; constants pi, e).
+    #[arg(allow_hyphen_values = true)]
     pub formula: String,
     /// The point: a value for every variable, e.g. x=1,y=2 (values may be constant formulas such as pi/2).
     #[arg(long, value_name = "POINT", allow_hyphen_values = true)]

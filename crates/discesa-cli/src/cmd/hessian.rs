@@ -16,6 +16,7 @@ use discesa::formula::analyse_point;
   discesa hessian '2*x^2+2*x*y+3*y^2' --at x=1,y=1 --json")]
 pub struct HessianArgs {
     /// The formula, e.g. 'x^2 - y^2'.
+    #[arg(allow_hyphen_values = true)]
     pub formula: String,
     /// The point: a value for every variable, e.g. x=0,y=0.
     #[arg(long, value_name = "POINT", allow_hyphen_values = true)]
