@@ -73,7 +73,10 @@ fn grad_json_for_the_lecture_formula() {
     let g = v["gradient"]["x"].as_f64().unwrap();
     assert!((g - 5.983082595909).abs() < 1e-11, "{g}");
     let sym = v["symbolic"]["x"].as_str().unwrap();
-    assert!(sym.contains("exp(x^2)") && !sym.contains("*1") && !sym.contains("+ 0"), "{sym}");
+    assert!(
+        sym.contains("exp(x^2)") && !sym.contains("*1") && !sym.contains("+ 0"),
+        "{sym}"
+    );
     let fd = v["finite_difference"]["x"].as_f64().unwrap();
     let err = v["max_abs_error"].as_f64().unwrap();
     assert!((fd - g).abs() <= err + 1e-15 && err < 1e-6, "{fd} {err}");
@@ -100,7 +103,15 @@ fn grad_lists_variables_in_order_of_appearance() {
 fn grad_trace_and_dot() {
     let dir = Scratch::new("dot");
     let dot = dir.file("g.dot");
-    let out = discesa(&["grad", "x*y + sin(x)", "--at", "x=1,y=2", "--trace", "--dot", &dot]);
+    let out = discesa(&[
+        "grad",
+        "x*y + sin(x)",
+        "--at",
+        "x=1,y=2",
+        "--trace",
+        "--dot",
+        &dot,
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let fwd = text.find("forward pass").unwrap();
@@ -118,7 +129,11 @@ fn hessian_classifies_the_four_quadratic_forms() {
         ("x^2+y^2", "minimum", [2.0, 2.0]),
         ("x^2-y^2", "saddle", [-2.0, 2.0]),
         ("-(x^2+y^2)", "maximum", [-2.0, -2.0]),
-        ("2*x^2+2*x*y+3*y^2", "minimum", [5.0 - 5f64.sqrt(), 5.0 + 5f64.sqrt()]),
+        (
+            "2*x^2+2*x*y+3*y^2",
+            "minimum",
+            [5.0 - 5f64.sqrt(), 5.0 + 5f64.sqrt()],
+        ),
     ] {
         let v = json(&["hessian", formula, "--at", "x=0,y=0", "--json"]);
         assert_eq!(v["kind"], kind, "{formula}");
@@ -144,15 +159,27 @@ fn hessian_classifies_the_four_quadratic_forms() {
 
 #[test]
 fn descend_converges_on_a_bowl_and_diverges_with_a_large_step() {
-    let v = json(&["descend", "x^2+y^2", "--from", "x=-3,y=-1", "--lr", "0.1", "--json"]);
+    let v = json(&[
+        "descend",
+        "x^2+y^2",
+        "--from",
+        "x=-3,y=-1",
+        "--lr",
+        "0.1",
+        "--json",
+    ]);
     let run = &v["runs"][0];
     assert_eq!(run["stop"]["reason"], "converged");
     let steps = run["steps"].as_array().unwrap();
     assert!((steps[0]["gradient_norm"].as_f64().unwrap() - 40f64.sqrt()).abs() < 1e-12);
     assert!(steps.last().unwrap()["value"].as_f64().unwrap() < 1e-18);
-    let v = json(&["descend", "x^2", "--from", "x=1", "--lr", "1.1", "--steps", "500", "--json"]);
+    let v = json(&[
+        "descend", "x^2", "--from", "x=1", "--lr", "1.1", "--steps", "500", "--json",
+    ]);
     assert_eq!(v["runs"][0]["stop"]["reason"], "diverged");
-    let v = json(&["descend", "x^2", "--from", "x=1", "--lr", "0.9", "--steps", "500", "--json"]);
+    let v = json(&[
+        "descend", "x^2", "--from", "x=1", "--lr", "0.9", "--steps", "500", "--json",
+    ]);
     assert_eq!(v["runs"][0]["stop"]["reason"], "converged");
 }
 
@@ -161,8 +188,21 @@ fn descend_several_optimizers_with_plots() {
     let dir = Scratch::new("plots");
     let (plot, surf) = (dir.file("c.png"), dir.file("s.svg"));
     let v = json(&[
-        "descend", "x^2+3*y^2", "--from", "x=-3,y=-1", "--optimizer", "gd,momentum,adam",
-        "--steps", "60", "--plot", &plot, "--surface", &surf, "--size", "640x480", "--json",
+        "descend",
+        "x^2+3*y^2",
+        "--from",
+        "x=-3,y=-1",
+        "--optimizer",
+        "gd,momentum,adam",
+        "--steps",
+        "60",
+        "--plot",
+        &plot,
+        "--surface",
+        &surf,
+        "--size",
+        "640x480",
+        "--json",
     ]);
     let names: Vec<&str> = v["runs"]
         .as_array()
@@ -186,22 +226,93 @@ fn bad_input_is_one_line_exit_2_and_leaves_no_file() {
     let dir = Scratch::new("bad");
     let dot = dir.file("g.dot");
     let png = dir.file("p.png");
-    input_error(&["grad", "sine(x)", "--at", "x=1", "--dot", &dot], ">>sine<<(x)");
+    input_error(
+        &["grad", "sine(x)", "--at", "x=1", "--dot", &dot],
+        ">>sine<<(x)",
+    );
     input_error(&["grad", "x + y", "--at", "x=1", "--dot", &dot], "'y'");
-    input_error(&["grad", "x + y", "--at", "x=1,y=2,q=3"], "unknown variable 'q'");
+    input_error(
+        &["grad", "x + y", "--at", "x=1,y=2,q=3"],
+        "unknown variable 'q'",
+    );
     input_error(&["grad", "x", "--at", "x=1,,"], "malformed --at");
     input_error(&["grad", "x", "--at", "x"], "malformed --at");
     input_error(&["grad", "x*y"], "--at");
     input_error(&["grad", "log(x)", "--at", "x=-1", "--dot", &dot], "x=-1");
     input_error(&["grad", "1/x", "--at", "x=0"], "division by zero");
-    input_error(&["hessian", "log(x-y)", "--at", "x=0,y=1"], "log of a negative number");
-    input_error(&["descend", "x^2", "--from", "x=1", "--lr", "abc", "--plot", &png], "--lr");
-    input_error(&["descend", "x^2", "--from", "x=1", "--lr", "-0.1", "--plot", &png], "--lr");
-    input_error(&["descend", "x^2", "--from", "x=1;y=2", "--plot", &png], "malformed --from");
-    input_error(&["descend", "x^2", "--from", "x=1", "--optimizer", "gd,bfgs"], "bfgs");
-    input_error(&["descend", "x^2", "--from", "x=1", "--plot", &dir.file("p.gif")], ".png");
-    input_error(&["descend", "x^2", "--from", "x=1", "--surface", &png], "two variables");
+    input_error(
+        &["hessian", "log(x-y)", "--at", "x=0,y=1"],
+        "log of a negative number",
+    );
+    input_error(
+        &[
+            "descend", "x^2", "--from", "x=1", "--lr", "abc", "--plot", &png,
+        ],
+        "--lr",
+    );
+    input_error(
+        &[
+            "descend", "x^2", "--from", "x=1", "--lr", "-0.1", "--plot", &png,
+        ],
+        "--lr",
+    );
+    input_error(
+        &["descend", "x^2", "--from", "x=1;y=2", "--plot", &png],
+        "malformed --from",
+    );
+    input_error(
+        &["descend", "x^2", "--from", "x=1", "--optimizer", "gd,bfgs"],
+        "bfgs",
+    );
+    input_error(
+        &[
+            "descend",
+            "x^2",
+            "--from",
+            "x=1",
+            "--plot",
+            &dir.file("p.gif"),
+        ],
+        ".png",
+    );
+    input_error(
+        &["descend", "x^2", "--from", "x=1", "--surface", &png],
+        "two variables",
+    );
     assert!(dir.entries().is_empty(), "left behind: {:?}", dir.entries());
+}
+
+#[test]
+fn gallery_writes_every_picture_and_a_page_showing_them() {
+    let dir = Scratch::new("gallery");
+    let out = discesa(&["gallery", &dir.file("g"), "--size", "400x300"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("6.324555320337"),
+        "bowl gradient norm 2*sqrt(10) printed"
+    );
+    assert!(
+        text.contains("3.162277660168"),
+        "half bowl gradient norm sqrt(10) printed"
+    );
+    let g = dir.0.join("g");
+    let readme = std::fs::read_to_string(g.join("README.md")).unwrap();
+    let mut pngs = 0;
+    for entry in std::fs::read_dir(&g).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".png") {
+            pngs += 1;
+            assert!(readme.contains(&format!("]({name})")), "{name} not shown");
+            let png = std::fs::read(g.join(&name)).unwrap();
+            assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 400);
+        }
+    }
+    assert_eq!(pngs, 8);
 }
 
 #[test]
@@ -210,6 +321,9 @@ fn help_has_examples() {
         let out = discesa(&[cmd, "--help"]);
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("Examples:") && text.contains(&format!("discesa {cmd} ")), "{cmd}");
+        assert!(
+            text.contains("Examples:") && text.contains(&format!("discesa {cmd} ")),
+            "{cmd}"
+        );
     }
 }

@@ -38,7 +38,12 @@ pub struct DescendArgs {
     #[arg(long, default_value = "1e-10", allow_hyphen_values = true)]
     pub tol: String,
     /// Print every N-th step (the first and last are always printed).
-    #[arg(long, default_value = "1", value_name = "N", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub every: String,
     /// Draw the path(s): curve with arrows (1 variable), contours (2), value and gradient norm per step (more).
     #[arg(long, value_name = "FILE.png|FILE.svg")]
@@ -161,7 +166,11 @@ fn print_path(f: &Formula, p: &DescentPath, every: usize) {
         if r.step % every != 0 && r.step != last {
             continue;
         }
-        let xs: Vec<String> = r.point.iter().map(|v| format!("{:>14}", short(*v))).collect();
+        let xs: Vec<String> = r
+            .point
+            .iter()
+            .map(|v| format!("{:>14}", short(*v)))
+            .collect();
         println!(
             "{:>6} {} {:>16} {:>12} {:>12}",
             r.step,

@@ -17,7 +17,11 @@ pub fn fail(e: FormulaError) -> Fail {
 }
 
 /// Parses the formula and binds `--at`/`--from`; a formula with variables needs a point.
-pub fn formula_at(text: &str, point: Option<&str>, flag: &str) -> Result<(Formula, Vec<f64>), Fail> {
+pub fn formula_at(
+    text: &str,
+    point: Option<&str>,
+    flag: &str,
+) -> Result<(Formula, Vec<f64>), Fail> {
     let f = Formula::parse(text).map_err(fail)?;
     let x = match point {
         Some(p) => f.bind(p).map_err(|e| match e {
@@ -196,7 +200,9 @@ mod tests {
         let names = vec!["y".to_string(), "x".to_string()];
         let o = Obj::numbers(&names, &[1.5, f64::NAN]).render();
         assert_eq!(o, r#"{"y":1.5,"x":null}"#);
-        let v: Value = serde_json::from_str(&Obj::new().field("a", "q\"").field("b", o.as_str()).render()).unwrap();
+        let v: Value =
+            serde_json::from_str(&Obj::new().field("a", "q\"").field("b", o.as_str()).render())
+                .unwrap();
         assert_eq!(v["a"], "q\"");
     }
 

@@ -65,7 +65,7 @@ const PICTURES: &[Picture] = &[
         runs: &[(GD, 1.05)],
         steps: 14,
         view: View::Plot,
-        caption: "The same curve with η = 1.05 (> 1 = 2/f''): every step jumps over the minimum and lands higher than it started; the run diverges.",
+        caption: "The same curve with η = 1.05 (> 1 = 2/f''): every step jumps over the minimum and lands higher than it started, |x| growing by 1.1 per step; run longer and `discesa descend` reports it diverged.",
     },
     Picture {
         file: "bowl.png",
@@ -136,9 +136,8 @@ const PICTURES: &[Picture] = &[
 /// Runs `discesa gallery`.
 pub fn run(a: GalleryArgs) -> CmdResult {
     let fig = size(&a.size)?;
-    std::fs::create_dir_all(&a.dir).map_err(|e| {
-        Fail::runtime(format!("cannot create directory {}: {e}", a.dir.display()))
-    })?;
+    std::fs::create_dir_all(&a.dir)
+        .map_err(|e| Fail::runtime(format!("cannot create directory {}: {e}", a.dir.display())))?;
     let mut md = String::from(
         "# Gallery\n\nPictures of gradient descent, regenerated with `discesa gallery docs/gallery`.\n\
          Every path, gradient and value below is computed by the discesa engine (reverse-mode AD on the tape).\n",
@@ -167,7 +166,11 @@ pub fn run(a: GalleryArgs) -> CmdResult {
         .map_err(fail)?;
         println!("{}: {} — f = {}", file.display(), p.title, p.formula);
         let g0 = paths[0].records[0].grad_norm;
-        println!("  gradient norm at the start ({}): {}", f.format_point(&start), show(g0));
+        println!(
+            "  gradient norm at the start ({}): {}",
+            f.format_point(&start),
+            show(g0)
+        );
         for path in &paths {
             println!("  {}: {}", path_name(path), summary(path));
         }

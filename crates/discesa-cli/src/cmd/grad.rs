@@ -60,10 +60,7 @@ pub fn run(a: GradArgs) -> CmdResult {
             .fold(Obj::new(), |o, (n, s)| o.field(n, s.as_str()));
         let mut out = Obj::new()
             .field("formula", f.text())
-            .field(
-                "variables",
-                serde_json::Value::from(names.clone()),
-            )
+            .field("variables", serde_json::Value::from(names.clone()))
             .field("point", Obj::numbers(&names, &x))
             .field("value", value)
             .field("gradient", Obj::numbers(&names, &grad))
@@ -84,9 +81,10 @@ pub fn run(a: GradArgs) -> CmdResult {
                         .field("adjoint", n.adjoint.unwrap_or(f64::NAN))
                 })
                 .collect();
-            out = out
-                .field("trace", nodes)
-                .field("backward_order", serde_json::Value::from(t.backward_order.clone()));
+            out = out.field("trace", nodes).field(
+                "backward_order",
+                serde_json::Value::from(t.backward_order.clone()),
+            );
         }
         println!("{}", out.render());
         return Ok(());
@@ -102,19 +100,29 @@ pub fn run(a: GradArgs) -> CmdResult {
     for (n, g) in names.iter().zip(&grad) {
         println!("  df/d{n} = {}", show(*g));
     }
-    println!("|gradient| = {}", show(grad.iter().map(|g| g * g).sum::<f64>().sqrt()));
+    println!(
+        "|gradient| = {}",
+        show(grad.iter().map(|g| g * g).sum::<f64>().sqrt())
+    );
     println!("explicit derivatives (symbolic):");
     for (n, e) in &symbolic {
         println!("  df/d{n} = {e}");
     }
     println!("check by central finite differences:");
     for ((n, d), g) in names.iter().zip(&fd).zip(&grad) {
-        println!("  df/d{n} ≈ {}   |AD - FD| = {:.2e}", show(*d), (g - d).abs());
+        println!(
+            "  df/d{n} ≈ {}   |AD - FD| = {:.2e}",
+            show(*d),
+            (g - d).abs()
+        );
     }
     println!("largest |AD - FD| = {max_err:.2e}");
     if let (true, Some(t)) = (a.trace, &tr) {
         println!();
-        println!("forward pass ({} nodes, in the order they are computed):", t.nodes.len());
+        println!(
+            "forward pass ({} nodes, in the order they are computed):",
+            t.nodes.len()
+        );
         for l in t.forward_lines() {
             println!("  {l}");
         }
@@ -128,4 +136,3 @@ pub fn run(a: GradArgs) -> CmdResult {
     }
     Ok(())
 }
-

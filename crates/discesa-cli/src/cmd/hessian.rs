@@ -22,7 +22,12 @@ pub struct HessianArgs {
     #[arg(long, value_name = "POINT", allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The point is critical if the gradient norm is below this.
-    #[arg(long, default_value = "1e-8", value_name = "TOL", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "1e-8",
+        value_name = "TOL",
+        allow_hyphen_values = true
+    )]
     pub tol: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -33,7 +38,9 @@ pub struct HessianArgs {
 pub fn run(a: HessianArgs) -> CmdResult {
     let tol = number("--tol", &a.tol)?;
     if tol < 0.0 {
-        return Err(crate::fail::Fail::input(format!("--tol {tol} must be >= 0")));
+        return Err(crate::fail::Fail::input(format!(
+            "--tol {tol} must be >= 0"
+        )));
     }
     let (f, x) = formula_at(&a.formula, a.at.as_deref(), "--at")?;
     let r = analyse_point(&f, &x, tol).map_err(fail)?;
@@ -65,8 +72,15 @@ pub fn run(a: HessianArgs) -> CmdResult {
     println!("at {}", f.format_point(&x));
     println!("value = {}", show(r.value));
     let g: Vec<String> = r.gradient.iter().map(|v| show(*v)).collect();
-    println!("gradient = ({}), |gradient| = {}", g.join(", "), show(r.gradient_norm));
-    println!("Hessian (reverse-mode AD applied to the gradient), rows and columns {}:", names.join(", "));
+    println!(
+        "gradient = ({}), |gradient| = {}",
+        g.join(", "),
+        show(r.gradient_norm)
+    );
+    println!(
+        "Hessian (reverse-mode AD applied to the gradient), rows and columns {}:",
+        names.join(", ")
+    );
     let cells: Vec<Vec<String>> = r
         .hessian
         .iter()

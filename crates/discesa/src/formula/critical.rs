@@ -34,7 +34,9 @@ impl PointKind {
             PointKind::Minimum => "positive definite: a bowl",
             PointKind::Maximum => "negative definite: an upside-down bowl",
             PointKind::Saddle => "indefinite: a saddle",
-            PointKind::Degenerate => "singular: a zero eigenvalue, the second-order test cannot decide",
+            PointKind::Degenerate => {
+                "singular: a zero eigenvalue, the second-order test cannot decide"
+            }
         }
     }
 }
@@ -83,7 +85,11 @@ pub struct PointReport {
 
 /// Value, gradient, Hessian, eigenvalues and classification of `formula` at `x`; the point is
 /// critical if the gradient norm is below `grad_tol`.
-pub fn analyse_point(formula: &Formula, x: &[f64], grad_tol: f64) -> Result<PointReport, FormulaError> {
+pub fn analyse_point(
+    formula: &Formula,
+    x: &[f64],
+    grad_tol: f64,
+) -> Result<PointReport, FormulaError> {
     if formula.variables().is_empty() {
         return Err(FormulaError::BadOption(format!(
             "'{}' has no variables: there is no Hessian to classify",
@@ -176,7 +182,14 @@ mod tests {
                         l[0] = -l[0];
                     }
                     let both = l.iter().any(|v| *v > 0.0) && l.iter().any(|v| *v < 0.0);
-                    (l, if both { PointKind::Saddle } else { PointKind::Minimum })
+                    (
+                        l,
+                        if both {
+                            PointKind::Saddle
+                        } else {
+                            PointKind::Minimum
+                        },
+                    )
                 }
                 _ => {
                     let mut l: Vec<f64> = (0..n).map(|_| mag()).collect();
@@ -185,7 +198,12 @@ mod tests {
                 }
             };
             let e = symmetric_eigen(&compose(&q, &lambda)).unwrap();
-            assert_eq!(classify(&e.values, 1e-9), want, "{lambda:?} -> {:?}", e.values);
+            assert_eq!(
+                classify(&e.values, 1e-9),
+                want,
+                "{lambda:?} -> {:?}",
+                e.values
+            );
         }
     }
 }

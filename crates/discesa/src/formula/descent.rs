@@ -292,7 +292,11 @@ mod tests {
                 let p = run(src, &[-3.0, -1.0], kind, lr, 5000);
                 assert_eq!(p.stop.name(), "converged", "{kind} on {src}: {:?}", p.stop);
                 let last = p.records.last().unwrap();
-                assert!(last.point.iter().all(|v| v.abs() < 1e-6), "{:?}", last.point);
+                assert!(
+                    last.point.iter().all(|v| v.abs() < 1e-6),
+                    "{:?}",
+                    last.point
+                );
                 assert!(last.grad_norm < 1e-8);
             }
         }
@@ -347,12 +351,18 @@ mod tests {
             lr: -1.0,
             ..DescentOptions::default()
         };
-        assert!(descend(&f, &[1.0], &bad_lr).unwrap_err().to_string().contains("learning rate"));
+        assert!(descend(&f, &[1.0], &bad_lr)
+            .unwrap_err()
+            .to_string()
+            .contains("learning rate"));
         let e = descend(&f, &[-1.0], &DescentOptions::default()).unwrap_err();
         assert!(e.to_string().contains("x=-1"), "{e}");
         assert!(parse_optimizer("GD").is_ok());
         assert_eq!(parse_optimizer("adam").unwrap(), OptimizerKind::Adam);
-        assert!(parse_optimizer("lbfgs").unwrap_err().to_string().contains("lbfgs"));
+        assert!(parse_optimizer("lbfgs")
+            .unwrap_err()
+            .to_string()
+            .contains("lbfgs"));
         // Leaving the domain mid-run is a divergence, not an error.
         let p = descend(
             &Formula::parse("log(x)").unwrap(),

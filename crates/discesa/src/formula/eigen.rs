@@ -24,28 +24,26 @@ pub fn symmetric_eigen(a: &[Vec<f64>]) -> Result<SymmetricEigen, FormulaError> {
             row.len()
         )));
     }
-    let scale = a
-        .iter()
-        .flatten()
-        .fold(0.0f64, |m, v| if v.is_nan() { f64::NAN } else { m.max(v.abs()) });
+    let scale = a.iter().flatten().fold(
+        0.0f64,
+        |m, v| if v.is_nan() { f64::NAN } else { m.max(v.abs()) },
+    );
     if !scale.is_finite() {
         return Err(FormulaError::BadOption(
             "matrix has entries that are not finite".into(),
         ));
     }
     let mut m: Vec<Vec<f64>> = a.to_vec();
-    for i in 0..n {
-        for j in 0..i {
-            if (m[i][j] - m[j][i]).abs() > 1e-8 * scale.max(f64::MIN_POSITIVE) {
-                return Err(FormulaError::BadOption(format!(
-                    "matrix is not symmetric: entry ({i}, {j}) is {} but ({j}, {i}) is {}",
-                    m[i][j], m[j][i]
-                )));
-            }
-            let s = 0.5 * (m[i][j] + m[j][i]);
-            m[i][j] = s;
-            m[j][i] = s;
+    for (i, j) in (0..n).flat_map(|i| (0..i).map(move |j| (i, j))) {
+        if (m[i][j] - m[j][i]).abs() > 1e-8 * scale.max(f64::MIN_POSITIVE) {
+            return Err(FormulaError::BadOption(format!(
+                "matrix is not symmetric: entry ({i}, {j}) is {} but ({j}, {i}) is {}",
+                m[i][j], m[j][i]
+            )));
         }
+        let s = 0.5 * (m[i][j] + m[j][i]);
+        m[i][j] = s;
+        m[j][i] = s;
     }
     // v holds eigenvectors as columns while rotating.
     let mut v: Vec<Vec<f64>> = (0..n)
@@ -70,13 +68,13 @@ pub fn symmetric_eigen(a: &[Vec<f64>]) -> Result<SymmetricEigen, FormulaError> {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..n {
-                    let (mkp, mkq) = (m[k][p], m[k][q]);
-                    m[k][p] = c * mkp - s * mkq;
-                    m[k][q] = s * mkp + c * mkq;
+                for row in m.iter_mut() {
+                    let (mkp, mkq) = (row[p], row[q]);
+                    row[p] = c * mkp - s * mkq;
+                    row[q] = s * mkp + c * mkq;
                 }
-                for k in 0..n {
-                    let (mpk, mqk) = (m[p][k], m[q][k]);
+                let (row_p, row_q) = (m[p].clone(), m[q].clone());
+                for (k, (mpk, mqk)) in row_p.into_iter().zip(row_q).enumerate() {
                     m[p][k] = c * mpk - s * mqk;
                     m[q][k] = s * mpk + c * mqk;
                 }

@@ -13,7 +13,11 @@ use crate::plot::{
 
 /// A legend entry such as `gd, η=0.1`.
 pub fn path_name(p: &DescentPath) -> String {
-    format!("{}, η={}", optimizer_label(p.optimizer), format_number(p.lr))
+    format!(
+        "{}, η={}",
+        optimizer_label(p.optimizer),
+        format_number(p.lr)
+    )
 }
 
 fn plot_err(e: crate::plot::PlotError) -> FormulaError {
@@ -202,7 +206,8 @@ mod tests {
     struct Scratch(std::path::PathBuf);
     impl Scratch {
         fn new(tag: &str) -> Scratch {
-            let d = std::env::temp_dir().join(format!("discesa-formula-{tag}-{}", std::process::id()));
+            let d =
+                std::env::temp_dir().join(format!("discesa-formula-{tag}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&d);
             std::fs::create_dir_all(&d).unwrap();
             Scratch(d)
@@ -216,7 +221,8 @@ mod tests {
 
     /// Decodes a PNG; returns its size and how many distinct colours it has.
     fn decode(path: &Path) -> (u32, u32, usize) {
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
@@ -226,7 +232,11 @@ mod tests {
         (info.width, info.height, colors.len())
     }
 
-    fn runs(src: &str, start: &[f64], kinds: &[(OptimizerKind, f64)]) -> (Formula, Vec<DescentPath>) {
+    fn runs(
+        src: &str,
+        start: &[f64],
+        kinds: &[(OptimizerKind, f64)],
+    ) -> (Formula, Vec<DescentPath>) {
         let f = Formula::parse(src).unwrap();
         let paths = kinds
             .iter()
@@ -256,7 +266,11 @@ mod tests {
             ("x^2 + 2*y^2 + 3*z^2", &[1.0, 1.0, 1.0]),
         ];
         for (i, (src, start)) in cases.iter().enumerate() {
-            let (f, paths) = runs(src, start, &[(OptimizerKind::Sgd, 0.1), (OptimizerKind::Adam, 0.3)]);
+            let (f, paths) = runs(
+                src,
+                start,
+                &[(OptimizerKind::Sgd, 0.1), (OptimizerKind::Adam, 0.3)],
+            );
             let file = dir.0.join(format!("fig{i}.png"));
             plot_descent(&file, &f, &paths, size).unwrap();
             let (w, h, colors) = decode(&file);

@@ -184,10 +184,7 @@ mod tests {
                 // Positive x keeps x^y and 1/x real; y of either sign away from 0.
                 let x = rng.random_range(0.3..2.0);
                 let y = rng.random_range(0.3..1.7) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-                let values: Vec<f64> = names
-                    .iter()
-                    .map(|n| if n == "x" { x } else { y })
-                    .collect();
+                let values: Vec<f64> = names.iter().map(|n| if n == "x" { x } else { y }).collect();
                 let env: Env = names.iter().cloned().zip(values.iter().copied()).collect();
                 let tape = Tape::new();
                 let low = lower(&tape, &expr, &names, &values).unwrap();

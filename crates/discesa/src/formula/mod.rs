@@ -23,8 +23,8 @@ mod trace;
 
 pub use critical::{analyse_point, classify, PointKind, PointReport, DEFAULT_ZERO_TOL};
 pub use descent::{
-    descend, optimizer_label, parse_optimizer, validate, DescentOptions, DescentPath,
-    StepRecord, StopReason,
+    descend, optimizer_label, parse_optimizer, validate, DescentOptions, DescentPath, StepRecord,
+    StopReason,
 };
 pub use eigen::{symmetric_eigen, SymmetricEigen};
 pub use error::FormulaError;

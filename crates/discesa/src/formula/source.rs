@@ -310,7 +310,10 @@ mod tests {
         assert!(e.contains("log of a negative number"), "{e}");
         let f = Formula::parse("1/(x*y)").unwrap();
         let e = f.check_finite(&[0.0, 2.0]).unwrap_err().to_string();
-        assert!(e.contains("division by zero") && e.contains("x=0, y=2"), "{e}");
+        assert!(
+            e.contains("division by zero") && e.contains("x=0, y=2"),
+            "{e}"
+        );
         let f = Formula::parse("sqrt(x)").unwrap();
         let e = f.checked_gradient(&[0.0]).unwrap_err().to_string();
         assert!(e.contains("derivative") && e.contains("x=0"), "{e}");
