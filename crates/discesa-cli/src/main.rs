@@ -24,6 +24,14 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Measure kernels, autodiff overhead and training throughput (one RESULT line per figure).
     Bench(cmd::bench::BenchArgs),
+    /// A formula's value and gradient by reverse-mode AD, with explicit derivatives and a finite-difference check.
+    Grad(cmd::grad::GradArgs),
+    /// A formula's Hessian by differentiating the gradient, its eigenvalues, and what the point is.
+    Hessian(cmd::hessian::HessianArgs),
+    /// Gradient descent (or momentum, nesterov, adam) on a formula: the path, why it stopped, pictures.
+    Descend(cmd::descend::DescendArgs),
+    /// Regenerate the lecture's pictures of gradient descent into a directory.
+    Gallery(cmd::gallery::GalleryArgs),
 }
 
 fn main() {
@@ -38,6 +46,10 @@ fn main() {
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Grad(a) => cmd::grad::run(a),
+        Command::Hessian(a) => cmd::hessian::run(a),
+        Command::Descend(a) => cmd::descend::run(a),
+        Command::Gallery(a) => cmd::gallery::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", e.message);

@@ -4,9 +4,11 @@
 //! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
+//! - [`formula`]: formulas lowered onto the tape: gradients, Hessians, descent paths, figures.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
 //! - [`checkpoint`]: atomic writes and safetensors files.
+//! - [`plot`]: pictures of descent paths, surfaces and training curves (PNG or SVG).
 #![warn(missing_docs)]
 
 pub mod autodiff;
@@ -14,6 +16,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod expr;
+pub mod formula;
 pub mod optim;
 pub mod plot;
 pub mod tensor;

@@ -2,3 +2,8 @@
 
 pub mod bench;
 pub mod demo;
+pub mod descend;
+pub mod formula_util;
+pub mod gallery;
+pub mod grad;
+pub mod hessian;
