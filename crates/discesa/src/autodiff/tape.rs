@@ -132,6 +132,57 @@ impl<T: Element> Tape<T> {
         Var { tape: self, id }
     }
 
+    /// Scalar fast path of a unary op: one borrow, no tensor machinery. `None` if the input is not
+    /// a plain scalar.
+    #[inline]
+    pub(crate) fn push_scalar_unary(
+        &self,
+        a: u32,
+        u: crate::tensor::UnaryOp,
+    ) -> Option<Var<'_, T>> {
+        let mut nodes = self.nodes.borrow_mut();
+        let na = &nodes[a as usize];
+        let x = na.value.as_scalar()?;
+        let rg = na.requires_grad && self.recording.get();
+        let id = nodes.len() as u32;
+        nodes.push(Node {
+            value: Tensor::scalar(u.apply(x)),
+            op: if rg { Op::Unary(u) } else { Op::Const },
+            inputs: if rg { Inputs::One(a) } else { Inputs::None },
+            requires_grad: rg,
+        });
+        Some(Var { tape: self, id })
+    }
+
+    /// Scalar fast path of an arithmetic op (comparisons excluded).
+    #[inline]
+    pub(crate) fn push_scalar_binary(
+        &self,
+        a: u32,
+        b: u32,
+        op: crate::tensor::BinaryOp,
+    ) -> Option<Var<'_, T>> {
+        use crate::tensor::BinaryOp as B;
+        if !matches!(
+            op,
+            B::Add | B::Sub | B::Mul | B::Div | B::Pow | B::Maximum | B::Minimum
+        ) {
+            return None;
+        }
+        let mut nodes = self.nodes.borrow_mut();
+        let (na, nb) = (&nodes[a as usize], &nodes[b as usize]);
+        let (x, y) = (na.value.as_scalar()?, nb.value.as_scalar()?);
+        let rg = (na.requires_grad || nb.requires_grad) && self.recording.get();
+        let id = nodes.len() as u32;
+        nodes.push(Node {
+            value: Tensor::scalar(op.apply(x, y)),
+            op: if rg { Op::Binary(op) } else { Op::Const },
+            inputs: if rg { Inputs::Two(a, b) } else { Inputs::None },
+            requires_grad: rg,
+        });
+        Some(Var { tape: self, id })
+    }
+
     #[inline]
     fn push_node(
         &self,

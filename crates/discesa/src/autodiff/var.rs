@@ -70,6 +70,9 @@ impl<'t, T: Element> Var<'t, T> {
 
     #[inline]
     fn unary_op(self, u: UnaryOp) -> Var<'t, T> {
+        if let Some(v) = self.tape.push_scalar_unary(self.id, u) {
+            return v;
+        }
         let v = self.tape.nodes()[self.id as usize].value.unary(u);
         self.tape.push(v, Op::Unary(u), Inputs::One(self.id))
     }
@@ -77,6 +80,9 @@ impl<'t, T: Element> Var<'t, T> {
     /// Broadcasting binary operation.
     pub fn try_binary(self, other: Var<'t, T>, b: BinaryOp) -> Result<Var<'t, T>> {
         self.same_tape(b.name(), &other)?;
+        if let Some(v) = self.tape.push_scalar_binary(self.id, other.id, b) {
+            return Ok(v);
+        }
         let v = {
             let nodes = self.tape.nodes();
             nodes[self.id as usize]
