@@ -22,7 +22,7 @@ pub(crate) trait Adj<T: Element>: Clone {
     fn powf(&self, p: T) -> Self;
     fn mul_const(&self, c: &Tensor<T>) -> Self;
     /// `self * f(x)` for a piecewise-constant derivative `f` (a constant in the graph).
-    fn mul_fn(&self, x: &Tensor<T>, f: fn(T) -> T) -> Self;
+    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self;
     fn sum_to(&self, s: &Shape) -> Self;
     fn broadcast_to(&self, s: &Shape) -> Self;
     fn reshape(&self, s: &Shape) -> Self;
@@ -72,8 +72,8 @@ impl<T: Element> Adj<T> for Tensor<T> {
     fn mul_const(&self, c: &Tensor<T>) -> Self {
         Tensor::mul(self, c).expect(CONSISTENT)
     }
-    fn mul_fn(&self, x: &Tensor<T>, f: fn(T) -> T) -> Self {
-        self.zip_map(x, |g, x| g * f(x))
+    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self {
+        self.zip_map(x, move |g, x| g * f(x))
     }
     fn sum_to(&self, s: &Shape) -> Self {
         Tensor::sum_to(self, s).expect(CONSISTENT)
@@ -156,7 +156,7 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     fn mul_const(&self, c: &Tensor<T>) -> Self {
         Var::mul_const(*self, c).expect(CONSISTENT)
     }
-    fn mul_fn(&self, x: &Tensor<T>, f: fn(T) -> T) -> Self {
+    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self {
         Var::mul_const(*self, &x.map(f)).expect(CONSISTENT)
     }
     fn sum_to(&self, s: &Shape) -> Self {
@@ -194,6 +194,7 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     }
 }
 
+#[inline(always)]
 fn step<T: Element>(x: T) -> T {
     if x > T::zero() {
         T::one()
@@ -202,6 +203,7 @@ fn step<T: Element>(x: T) -> T {
     }
 }
 
+#[inline(always)]
 fn sign<T: Element>(x: T) -> T {
     if x > T::zero() {
         T::one()
@@ -264,8 +266,8 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(
                 UnaryOp::Tan => g.mul(&y.mul(y).add_scalar(T::one())),
                 UnaryOp::Tanh => g.mul(&y.mul(y).neg().add_scalar(T::one())),
                 UnaryOp::Sigmoid => g.mul(&y.mul(&y.neg().add_scalar(T::one()))),
-                UnaryOp::Relu => g.mul_fn(&c.xv[0], step),
-                UnaryOp::Abs => g.mul_fn(&c.xv[0], sign),
+                UnaryOp::Relu => g.mul_fn(&c.xv[0], step::<T>),
+                UnaryOp::Abs => g.mul_fn(&c.xv[0], sign::<T>),
             };
             emit(0, r);
         }
