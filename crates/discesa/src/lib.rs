@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod autodiff;
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
