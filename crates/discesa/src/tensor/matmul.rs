@@ -4,6 +4,8 @@
 use super::{Element, Shape, Tensor};
 use crate::error::{shape_err, Result};
 use gemm::Parallelism;
+use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 /// Work (m·n·k) above which a product is split over threads.
 const PARALLEL_WORK: usize = 96 * 96 * 96;
@@ -27,12 +29,36 @@ pub fn gemm_into<T: Element>(
         dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n,
         "gemm_into: buffers too small"
     );
+    // SAFETY: `dst` is a unique, initialised buffer of at least m·n elements.
+    unsafe { gemm_ptr(m, n, k, dst.as_mut_ptr(), a, ta, b, tb, accumulate) }
+}
+
+/// [`gemm_into`] on a raw destination of `m·n` elements, which may be uninitialised unless
+/// `accumulate` is set: every element is written exactly once (fresh outputs skip zero-filling).
+///
+/// # Safety
+/// `dst` must be valid for `m·n` writes, not alias `a` or `b`, and be initialised if `accumulate`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_ptr<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    a: &[T],
+    ta: bool,
+    b: &[T],
+    tb: bool,
+    accumulate: bool,
+) {
+    debug_assert!(a.len() >= m * k && b.len() >= k * n);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(T::zero());
+            for i in 0..m * n {
+                dst.add(i).write(T::zero());
+            }
         }
         return;
     }
@@ -40,16 +66,26 @@ pub fn gemm_into<T: Element>(
         // With a short left operand and a transposed right one, the kernel is 2-4x faster
         // writing a column-major result; transposing that small result back is cheap.
         let mut scratch = vec![T::zero(); m * n];
-        raw_gemm(m, n, k, &mut scratch, (m as isize, 1), a, ta, b, tb, false);
+        raw_gemm(
+            m,
+            n,
+            k,
+            scratch.as_mut_ptr(),
+            (m as isize, 1),
+            a,
+            ta,
+            b,
+            tb,
+            false,
+        );
         for i in 0..m {
-            let row = &mut dst[i * n..(i + 1) * n];
-            if accumulate {
-                for (j, d) in row.iter_mut().enumerate() {
-                    *d += scratch[j * m + i];
-                }
-            } else {
-                for (j, d) in row.iter_mut().enumerate() {
-                    *d = scratch[j * m + i];
+            for j in 0..n {
+                let v = scratch[j * m + i];
+                let d = dst.add(i * n + j);
+                if accumulate {
+                    *d += v;
+                } else {
+                    d.write(v);
                 }
             }
         }
@@ -59,12 +95,15 @@ pub fn gemm_into<T: Element>(
 }
 
 /// The kernel call with explicit destination strides `(column stride, row stride)`.
+///
+/// # Safety
+/// As for [`gemm_ptr`], for every position the strides reach.
 #[allow(clippy::too_many_arguments)]
-fn raw_gemm<T: Element>(
+unsafe fn raw_gemm<T: Element>(
     m: usize,
     n: usize,
     k: usize,
-    dst: &mut [T],
+    dst: *mut T,
     (dst_cs, dst_rs): (isize, isize),
     a: &[T],
     ta: bool,
@@ -81,14 +120,13 @@ fn raw_gemm<T: Element>(
     } else {
         Parallelism::None
     };
-    // SAFETY: the asserted lengths cover every index the strides reach; the three buffers are
-    // distinct slices (dst is a unique &mut).
+    // SAFETY: the caller guarantees that the strides stay inside buffers that do not alias.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             dst_cs,
             dst_rs,
             accumulate,
@@ -124,14 +162,27 @@ impl<T: Element> Tensor<T> {
         let (out_shape, batch, m, n, k, b_batched) =
             matmul_shape(self.shape(), other.shape(), ta, tb)?;
         let (a, b) = (self.as_slice(), other.as_slice());
-        Ok(Tensor::from_fn_shape(out_shape, |o| {
-            for i in 0..batch {
-                let bo = if b_batched { i * k * n } else { 0 };
-                gemm_into(
+        let len = out_shape.numel();
+        if len <= 1 {
+            return Ok(Tensor::from_fn_shape(out_shape, |o| {
+                gemm_into(m, n, k, o, a, ta, b, tb, false)
+            }));
+        }
+        // The kernel writes every output element, so the buffer is not zero-filled first.
+        let mut buf: Arc<[MaybeUninit<T>]> = Arc::new_uninit_slice(len);
+        let out = Arc::get_mut(&mut buf)
+            .expect("fresh buffer is unique")
+            .as_mut_ptr() as *mut T;
+        for i in 0..batch {
+            let bo = if b_batched { i * k * n } else { 0 };
+            // SAFETY: batch i writes elements [i·m·n, (i+1)·m·n) of the fresh `len`-element
+            // buffer exactly once; the operands are distinct live slices of the right sizes.
+            unsafe {
+                gemm_ptr(
                     m,
                     n,
                     k,
-                    &mut o[i * m * n..(i + 1) * m * n],
+                    out.add(i * m * n),
                     &a[i * m * k..(i + 1) * m * k],
                     ta,
                     &b[bo..bo + k * n],
@@ -139,7 +190,10 @@ impl<T: Element> Tensor<T> {
                     false,
                 );
             }
-        }))
+        }
+        // SAFETY: every element was written above (batch · m · n = len).
+        let buf = unsafe { buf.assume_init() };
+        Ok(Tensor::from_arc(buf, 0, out_shape))
     }
 }
 
