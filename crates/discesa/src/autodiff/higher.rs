@@ -20,6 +20,21 @@ fn scalar_out<T: Element>(op: &'static str, y: &Var<'_, T>) -> Result<()> {
     }
 }
 
+/// A direction must have the point's shape.
+fn same_shape<T: Element>(op: &'static str, x: &Tensor<T>, v: &Tensor<T>) -> Result<()> {
+    if v.shape() == x.shape() {
+        return Ok(());
+    }
+    Err(crate::error::shape_err(
+        op,
+        format!(
+            "direction of shape {} does not match the point's shape {}",
+            v.shape(),
+            x.shape()
+        ),
+    ))
+}
+
 /// Value and gradient of a scalar function at `x`.
 ///
 /// ```
@@ -62,16 +77,7 @@ pub fn hvp<T: Element, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<(T, Tens
 where
     F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
 {
-    if v.shape() != x.shape() {
-        return Err(crate::error::shape_err(
-            "hvp",
-            format!(
-                "direction of shape {} does not match the point's shape {}",
-                v.shape(),
-                x.shape()
-            ),
-        ));
-    }
+    same_shape("hvp", x, v)?;
     let tape = Tape::new();
     let xv = tape.var(x.clone());
     let y = f(xv)?;
@@ -132,16 +138,7 @@ pub fn jvp<T: Element, F>(f: F, x: &Tensor<T>, v: &Tensor<T>) -> Result<(Tensor<
 where
     F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>,
 {
-    if v.shape() != x.shape() {
-        return Err(crate::error::shape_err(
-            "jvp",
-            format!(
-                "direction of shape {} does not match the point's shape {}",
-                v.shape(),
-                x.shape()
-            ),
-        ));
-    }
+    same_shape("jvp", x, v)?;
     let tape = Tape::new();
     let xv = tape.var(x.clone());
     let y = f(xv)?;
