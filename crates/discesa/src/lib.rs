@@ -6,6 +6,7 @@
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`checkpoint`]: atomic writes and safetensors files.
+//! - [`plot`]: figures of descents, surfaces and training runs.
 #![warn(missing_docs)]
 
 pub mod autodiff;
@@ -14,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod expr;
 pub mod optim;
+pub mod plot;
 pub mod tensor;
 
 pub use autodiff::{Tape, Var};
