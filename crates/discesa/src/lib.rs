@@ -4,6 +4,7 @@
 //! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
+//! - [`nn`]: modules, layers, losses and metrics over one flat parameter buffer.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 //! - [`plot`]: figures of descents, surfaces and training runs.
@@ -14,6 +15,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod expr;
+pub mod nn;
 pub mod optim;
 pub mod plot;
 pub mod tensor;

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 /// Options of `discesa bench`.
 #[derive(Args)]
-#[command(after_help = "Examples:\n  discesa bench --threads 1\n  discesa bench --only gemm_f32,scalar_chain --quick --json")]
+#[command(
+    after_help = "Examples:\n  discesa bench --threads 1\n  discesa bench --only gemm_f32,scalar_chain --quick --json"
+)]
 pub struct BenchArgs {
     /// Threads for the kernels (1 or 2 on this machine's peers); default: all cores.
     #[arg(long)]
@@ -59,7 +61,11 @@ impl Out {
                 format!("{value:.0}")
             };
             let tail: Vec<String> = extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!("RESULT discesa {workload} {size} {} {v} {unit} {}", self.threads, tail.join(" ").trim());
+            println!(
+                "RESULT discesa {workload} {size} {} {v} {unit} {}",
+                self.threads,
+                tail.join(" ").trim()
+            );
         }
     }
 }
@@ -100,8 +106,13 @@ pub fn run(a: BenchArgs) -> CmdResult {
         None => discesa::tensor::num_threads(),
     };
     set_num_threads(threads);
-    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
-        return Err(Fail::runtime(format!("cannot set up {threads} worker threads: {e}")));
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+    {
+        return Err(Fail::runtime(format!(
+            "cannot set up {threads} worker threads: {e}"
+        )));
     }
     let reps = if a.quick { 3 } else { 7 };
     let want = |name: &str| match &a.only {
@@ -109,16 +120,39 @@ pub fn run(a: BenchArgs) -> CmdResult {
         Some(list) => list.split(',').any(|p| name.starts_with(p.trim())),
     };
     if a.batches.is_empty() || a.batches.contains(&0) {
-        return Err(Fail::input("--batches needs positive batch sizes, e.g. 16,64,256"));
+        return Err(Fail::input(
+            "--batches needs positive batch sizes, e.g. 16,64,256",
+        ));
     }
-    let out = Out { json: a.json, threads };
+    let out = Out {
+        json: a.json,
+        threads,
+    };
     if want("gemm_f32") {
         for n in [128usize, 512, 1024, 2048] {
             let x = Tensor::<f32>::rand_normal([n, n], 0.0, 1.0, 1);
             let y = Tensor::<f32>::rand_normal([n, n], 0.0, 1.0, 2);
             let mut c = vec![0f32; n * n];
-            let m = time_steps(reps, || gemm_into(n, n, n, &mut c, x.as_slice(), false, y.as_slice(), false, false));
-            out.emit("gemm_f32", n, m.0 * 2.0 * (n as f64).powi(3) / 1e9, "GFLOP/s", &[spread(m)]);
+            let m = time_steps(reps, || {
+                gemm_into(
+                    n,
+                    n,
+                    n,
+                    &mut c,
+                    x.as_slice(),
+                    false,
+                    y.as_slice(),
+                    false,
+                    false,
+                )
+            });
+            out.emit(
+                "gemm_f32",
+                n,
+                m.0 * 2.0 * (n as f64).powi(3) / 1e9,
+                "GFLOP/s",
+                &[spread(m)],
+            );
         }
     }
     if want("mlp_wide_fwdbwd_over_fwd") {
@@ -130,11 +164,14 @@ pub fn run(a: BenchArgs) -> CmdResult {
     if want("fd_vs_backprop") {
         fd_vs_backprop(&out);
     }
-    for (name, dims) in [("mlp_wide_train", vec![784, 256, 256, 10]), ("mlp_deep_train", {
-        let mut d = vec![64; 21];
-        d.push(10);
-        d
-    })] {
+    for (name, dims) in [
+        ("mlp_wide_train", vec![784, 256, 256, 10]),
+        ("mlp_deep_train", {
+            let mut d = vec![64; 21];
+            d.push(10);
+            d
+        }),
+    ] {
         if want(name) {
             for &b in &a.batches {
                 let mut net = Mlp::new(&dims, 0);
@@ -142,7 +179,13 @@ pub fn run(a: BenchArgs) -> CmdResult {
                 let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
                 let mut loss = 0.0;
                 let m = time_steps(reps, || loss = net.sgd_step(&x, &labels, 0.01));
-                out.emit(name, b, m.0 * b as f64, "samples/s", &[spread(m), ("loss", format!("{loss:.4}"))]);
+                out.emit(
+                    name,
+                    b,
+                    m.0 * b as f64,
+                    "samples/s",
+                    &[spread(m), ("loss", format!("{loss:.4}"))],
+                );
             }
             out.emit(&format!("{name}_peak_rss"), 0, peak_rss_mib(), "MiB", &[]);
         }
@@ -154,9 +197,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map(|kib| kib / 1024.0)
         .unwrap_or(f64::NAN)
@@ -175,8 +220,12 @@ impl Mlp {
         let mut v = Vec::new();
         for (i, w) in dims.windows(2).enumerate() {
             let bound = 1.0 / (w[0] as f32).sqrt();
-            v.extend(Tensor::<f32>::rand_uniform([w[1], w[0]], -bound, bound, seed + i as u64).to_vec());
-            v.extend(Tensor::<f32>::rand_uniform([w[1]], -bound, bound, seed + 100 + i as u64).to_vec());
+            v.extend(
+                Tensor::<f32>::rand_uniform([w[1], w[0]], -bound, bound, seed + i as u64).to_vec(),
+            );
+            v.extend(
+                Tensor::<f32>::rand_uniform([w[1]], -bound, bound, seed + 100 + i as u64).to_vec(),
+            );
         }
         let n = v.len();
         Mlp {
@@ -216,10 +265,20 @@ impl Mlp {
         h
     }
 
-    fn loss<'t>(tape: &'t Tape<f32>, params: &[Var<'t, f32>], x: &Tensor<f32>, labels: &[usize]) -> Var<'t, f32> {
+    fn loss<'t>(
+        tape: &'t Tape<f32>,
+        params: &[Var<'t, f32>],
+        x: &Tensor<f32>,
+        labels: &[usize],
+    ) -> Var<'t, f32> {
         let logits = Self::logits(tape, params, x);
         let b = labels.len();
-        -logits.log_softmax(1).expect("2-D").gather(1, labels, [b, 1]).expect("labels in range").mean_all()
+        -logits
+            .log_softmax(1)
+            .expect("2-D")
+            .gather(1, labels, [b, 1])
+            .expect("labels in range")
+            .mean_all()
     }
 
     /// One training step: forward, loss, backward, SGD update; returns the loss.
@@ -257,13 +316,25 @@ fn fwd_bwd_ratio(out: &Out, reps: usize) {
     let fwd = time_steps(reps, || {
         net.tape.clear();
         let params: Vec<_> = net.views().into_iter().map(|t| net.tape.var(t)).collect();
-        std::hint::black_box(Mlp::loss(&net.tape, &params, &x, &labels).item().expect("scalar"));
+        std::hint::black_box(
+            Mlp::loss(&net.tape, &params, &x, &labels)
+                .item()
+                .expect("scalar"),
+        );
     });
     let fwd_nograd = time_steps(reps, || {
         net.tape.clear();
         net.tape.no_grad(|| {
-            let params: Vec<_> = net.views().into_iter().map(|t| net.tape.constant(t)).collect();
-            std::hint::black_box(Mlp::loss(&net.tape, &params, &x, &labels).item().expect("scalar"));
+            let params: Vec<_> = net
+                .views()
+                .into_iter()
+                .map(|t| net.tape.constant(t))
+                .collect();
+            std::hint::black_box(
+                Mlp::loss(&net.tape, &params, &x, &labels)
+                    .item()
+                    .expect("scalar"),
+            );
         })
     });
     let fwd_bwd = time_steps(reps, || {
@@ -273,11 +344,33 @@ fn fwd_bwd_ratio(out: &Out, reps: usize) {
         let g = net.tape.backward(loss).expect("scalar");
         std::hint::black_box(g.wrt(params[0]).as_slice()[0]);
     });
-    for (name, m) in [("fwd_nograd", fwd_nograd), ("fwd", fwd), ("fwd_bwd", fwd_bwd)] {
-        out.emit(&format!("mlp_wide_{name}_time"), b, 1e6 / m.0, "us/call", &[spread(m)]);
+    for (name, m) in [
+        ("fwd_nograd", fwd_nograd),
+        ("fwd", fwd),
+        ("fwd_bwd", fwd_bwd),
+    ] {
+        out.emit(
+            &format!("mlp_wide_{name}_time"),
+            b,
+            1e6 / m.0,
+            "us/call",
+            &[spread(m)],
+        );
     }
-    out.emit("mlp_wide_fwdbwd_over_fwd", b, fwd.0 / fwd_bwd.0, "ratio", &[]);
-    out.emit("mlp_wide_fwdbwd_over_fwd_nograd", b, fwd_nograd.0 / fwd_bwd.0, "ratio", &[]);
+    out.emit(
+        "mlp_wide_fwdbwd_over_fwd",
+        b,
+        fwd.0 / fwd_bwd.0,
+        "ratio",
+        &[],
+    );
+    out.emit(
+        "mlp_wide_fwdbwd_over_fwd_nograd",
+        b,
+        fwd_nograd.0 / fwd_bwd.0,
+        "ratio",
+        &[],
+    );
 }
 
 /// 33,334 iterations of `x = x*a + sin(x)` on scalars (100,002 recorded ops), then backward.
@@ -335,7 +428,12 @@ fn fd_vs_backprop(out: &Out) {
         tape.clear();
         let params: Vec<_> = net.views().into_iter().map(|t| tape.var(t)).collect();
         let loss = Mlp::loss(&tape, &params, &x, &labels);
-        std::hint::black_box(tape.backward(loss).expect("scalar").wrt(params[0]).as_slice()[0]);
+        std::hint::black_box(
+            tape.backward(loss)
+                .expect("scalar")
+                .wrt(params[0])
+                .as_slice()[0],
+        );
     }
     let t_bp = t0.elapsed().as_secs_f64() / reps as f64;
     // Central differences: perturb each parameter in a private copy and run two forwards.
@@ -347,7 +445,9 @@ fn fd_vs_backprop(out: &Out) {
         let mut off = 0;
         let mut ps = Vec::new();
         for w in dims.windows(2) {
-            ps.push(tape.constant(Tensor::from_shared(buf.clone(), off, [w[1], w[0]]).expect("fits")));
+            ps.push(
+                tape.constant(Tensor::from_shared(buf.clone(), off, [w[1], w[0]]).expect("fits")),
+            );
             off += w[0] * w[1];
             ps.push(tape.constant(Tensor::from_shared(buf.clone(), off, [w[1]]).expect("fits")));
             off += w[1];
@@ -370,5 +470,11 @@ fn fd_vs_backprop(out: &Out) {
     std::hint::black_box(&fd);
     out.emit("fd_vs_backprop_backprop_time", n, t_bp * 1e3, "ms", &[]);
     out.emit("fd_vs_backprop_fd_time", n, t_fd * 1e3, "ms", &[]);
-    out.emit("fd_vs_backprop", n, t_fd / t_bp, "ratio", &[("params", n.to_string())]);
+    out.emit(
+        "fd_vs_backprop",
+        n,
+        t_fd / t_bp,
+        "ratio",
+        &[("params", n.to_string())],
+    );
 }

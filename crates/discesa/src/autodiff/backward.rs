@@ -22,7 +22,9 @@ impl<T: Element> Gradients<T> {
 
     /// The gradient with respect to `v`; zeros if `v` does not influence the output.
     pub fn wrt(&self, v: Var<'_, T>) -> Tensor<T> {
-        self.get(v).cloned().unwrap_or_else(|| Tensor::zeros(v.shape()))
+        self.get(v)
+            .cloned()
+            .unwrap_or_else(|| Tensor::zeros(v.shape()))
     }
 
     /// The gradient of the node with tape position `id`, if reached.
@@ -140,7 +142,12 @@ impl<T: Element> Tape<T> {
         }
     }
 
-    fn seed_for(&self, op: &'static str, out: &Var<'_, T>, seed: Option<&Tensor<T>>) -> Result<Tensor<T>> {
+    fn seed_for(
+        &self,
+        op: &'static str,
+        out: &Var<'_, T>,
+        seed: Option<&Tensor<T>>,
+    ) -> Result<Tensor<T>> {
         self.check_var(op, out)?;
         let shape = out.shape();
         match seed {
@@ -182,13 +189,22 @@ impl<T: Element> Tape<T> {
 
     /// Vector-Jacobian products: `Σ_k seed_kᵀ ∂outputs_k/∂inputs_j` for each input `j`. Seeds default
     /// to ones for scalar outputs. Inputs that do not influence the outputs get zeros.
-    pub fn grad(&self, outputs: &[Var<'_, T>], inputs: &[Var<'_, T>], seeds: Option<&[Tensor<T>]>) -> Result<Vec<Tensor<T>>> {
+    pub fn grad(
+        &self,
+        outputs: &[Var<'_, T>],
+        inputs: &[Var<'_, T>],
+        seeds: Option<&[Tensor<T>]>,
+    ) -> Result<Vec<Tensor<T>>> {
         let roots = self.roots("grad", outputs, inputs, seeds)?;
         let end = self.len();
         let (grads, _) = sweep(self, end, roots, |i| self.value_of(i), false);
         Ok(inputs
             .iter()
-            .map(|v| grads[v.id as usize].clone().unwrap_or_else(|| Tensor::zeros(v.shape())))
+            .map(|v| {
+                grads[v.id as usize]
+                    .clone()
+                    .unwrap_or_else(|| Tensor::zeros(v.shape()))
+            })
             .collect())
     }
 
@@ -238,7 +254,11 @@ impl<T: Element> Tape<T> {
                     if s.shape() != o.shape() {
                         return Err(shape_err(
                             "grad_graph",
-                            format!("seed of shape {} does not match the output's shape {}", s.shape(), o.shape()),
+                            format!(
+                                "seed of shape {} does not match the output's shape {}",
+                                s.shape(),
+                                o.shape()
+                            ),
                         ));
                     }
                     s
@@ -257,8 +277,7 @@ impl<T: Element> Tape<T> {
         Ok(inputs
             .iter()
             .map(|v| {
-                grads[v.id as usize]
-                    .unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
+                grads[v.id as usize].unwrap_or_else(|| self.constant(Tensor::zeros(v.shape())))
             })
             .collect())
     }

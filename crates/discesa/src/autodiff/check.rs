@@ -67,13 +67,22 @@ fn projection(shape: Shape, seed: u64) -> Tensor<f64> {
 }
 
 /// `L = Σ r ⊙ f(inputs)` and its analytic gradients.
-fn scalarised(f: &impl CheckFn, inputs: &[Tensor<f64>], seed: u64, with_grad: bool) -> Result<(f64, Vec<Tensor<f64>>)> {
+fn scalarised(
+    f: &impl CheckFn,
+    inputs: &[Tensor<f64>],
+    seed: u64,
+    with_grad: bool,
+) -> Result<(f64, Vec<Tensor<f64>>)> {
     let tape = Tape::new();
     let vars: Vec<_> = inputs.iter().map(|t| tape.var(t.clone())).collect();
     let y = f(&vars)?;
     let r = projection(y.shape(), seed);
     let l = y.mul_const(&r)?.sum_all();
-    let grads = if with_grad { tape.grad(&[l], &vars, None)? } else { Vec::new() };
+    let grads = if with_grad {
+        tape.grad(&[l], &vars, None)?
+    } else {
+        Vec::new()
+    };
     Ok((l.item()?, grads))
 }
 
@@ -106,7 +115,11 @@ fn compare(analytic: Vec<Tensor<f64>>, numeric: Vec<Tensor<f64>>, o: &CheckOptio
     }
 }
 
-fn central_differences(inputs: &[Tensor<f64>], eps: f64, mut eval: impl FnMut(&[Tensor<f64>]) -> Result<f64>) -> Result<Vec<Tensor<f64>>> {
+fn central_differences(
+    inputs: &[Tensor<f64>],
+    eps: f64,
+    mut eval: impl FnMut(&[Tensor<f64>]) -> Result<f64>,
+) -> Result<Vec<Tensor<f64>>> {
     let mut work: Vec<Tensor<f64>> = inputs.to_vec();
     let mut out = Vec::with_capacity(inputs.len());
     for i in 0..inputs.len() {
@@ -136,21 +149,37 @@ fn central_differences(inputs: &[Tensor<f64>], eps: f64, mut eval: impl FnMut(&[
 /// let r = gradcheck(|v| Ok(v[0].sin() * v[0]), &[x], CheckOptions::default()).unwrap();
 /// assert!(r.passed, "{r}");
 /// ```
-pub fn gradcheck(f: impl CheckFn, inputs: &[Tensor<f64>], opts: CheckOptions) -> Result<CheckReport> {
+pub fn gradcheck(
+    f: impl CheckFn,
+    inputs: &[Tensor<f64>],
+    opts: CheckOptions,
+) -> Result<CheckReport> {
     if inputs.is_empty() {
-        return Err(Error::Invalid { op: "gradcheck", detail: "no inputs given".into() });
+        return Err(Error::Invalid {
+            op: "gradcheck",
+            detail: "no inputs given".into(),
+        });
     }
     let (_, analytic) = scalarised(&f, inputs, opts.seed, true)?;
-    let numeric = central_differences(inputs, opts.eps, |xs| Ok(scalarised(&f, xs, opts.seed, false)?.0))?;
+    let numeric = central_differences(inputs, opts.eps, |xs| {
+        Ok(scalarised(&f, xs, opts.seed, false)?.0)
+    })?;
     Ok(compare(analytic, numeric, &opts))
 }
 
 /// Checks second derivatives: the gradient of `G = Σ r₂ ⊙ ∇L` (with `L` as in [`gradcheck`]),
 /// obtained by differentiating the recorded gradient, against finite differences of the
 /// first-order gradient.
-pub fn gradgradcheck(f: impl CheckFn, inputs: &[Tensor<f64>], opts: CheckOptions) -> Result<CheckReport> {
+pub fn gradgradcheck(
+    f: impl CheckFn,
+    inputs: &[Tensor<f64>],
+    opts: CheckOptions,
+) -> Result<CheckReport> {
     if inputs.is_empty() {
-        return Err(Error::Invalid { op: "gradgradcheck", detail: "no inputs given".into() });
+        return Err(Error::Invalid {
+            op: "gradgradcheck",
+            detail: "no inputs given".into(),
+        });
     }
     let r2: Vec<Tensor<f64>> = inputs
         .iter()
@@ -172,7 +201,16 @@ pub fn gradgradcheck(f: impl CheckFn, inputs: &[Tensor<f64>], opts: CheckOptions
     // Numeric: central differences of the first-order gradient.
     let numeric = central_differences(inputs, opts.eps, |xs| {
         let (_, g) = scalarised(&f, xs, opts.seed, true)?;
-        Ok(g.iter().zip(&r2).map(|(g, r)| g.as_slice().iter().zip(r.as_slice()).map(|(a, b)| a * b).sum::<f64>()).sum())
+        Ok(g.iter()
+            .zip(&r2)
+            .map(|(g, r)| {
+                g.as_slice()
+                    .iter()
+                    .zip(r.as_slice())
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+            })
+            .sum())
     })?;
     Ok(compare(analytic, numeric, &opts))
 }

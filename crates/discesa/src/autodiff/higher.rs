@@ -12,7 +12,10 @@ fn scalar_out<T: Element>(op: &'static str, y: &Var<'_, T>) -> Result<()> {
     } else {
         Err(Error::Autodiff {
             op,
-            detail: format!("the function returns shape {}; a scalar is needed", y.shape()),
+            detail: format!(
+                "the function returns shape {}; a scalar is needed",
+                y.shape()
+            ),
         })
     }
 }
@@ -62,7 +65,11 @@ where
     if v.shape() != x.shape() {
         return Err(crate::error::shape_err(
             "hvp",
-            format!("direction of shape {} does not match the point's shape {}", v.shape(), x.shape()),
+            format!(
+                "direction of shape {} does not match the point's shape {}",
+                v.shape(),
+                x.shape()
+            ),
         ));
     }
     let tape = Tape::new();
@@ -128,7 +135,11 @@ where
     if v.shape() != x.shape() {
         return Err(crate::error::shape_err(
             "jvp",
-            format!("direction of shape {} does not match the point's shape {}", v.shape(), x.shape()),
+            format!(
+                "direction of shape {} does not match the point's shape {}",
+                v.shape(),
+                x.shape()
+            ),
         ));
     }
     let tape = Tape::new();

@@ -38,7 +38,11 @@ pub(crate) enum Op<T: Element> {
     /// Slice of one axis.
     Narrow { axis: usize, start: usize },
     /// Embedding in zeros along one axis (adjoint of `Narrow`).
-    Pad { axis: usize, start: usize, total: usize },
+    Pad {
+        axis: usize,
+        start: usize,
+        total: usize,
+    },
     /// Concatenation along an axis; inputs in order.
     Concat { axis: usize },
     /// Broadcast to the output shape.
@@ -48,7 +52,11 @@ pub(crate) enum Op<T: Element> {
     /// Entries `idx` along `axis`.
     IndexSelect { axis: usize, idx: Arc<[usize]> },
     /// Scatter-add of entries into `size` slots along `axis` (adjoint of `IndexSelect`).
-    IndexAdd { axis: usize, idx: Arc<[usize]>, size: usize },
+    IndexAdd {
+        axis: usize,
+        idx: Arc<[usize]>,
+        size: usize,
+    },
     /// One entry per position along `axis`; the index has the output's shape.
     Gather { axis: usize, idx: Arc<[usize]> },
     /// Scatter-add into the output shape (adjoint of `Gather`).
@@ -70,9 +78,18 @@ impl<T: Element> Op<T> {
             Op::PowScalar(p) => format!("pow {p}"),
             Op::MulConst(_) => "mul const".into(),
             Op::Where(_) => "where".into(),
-            Op::Sum { mask, keepdim } => format!("sum axes {mask:#b}{}", if *keepdim { " keepdim" } else { "" }),
-            Op::Max { mask, keepdim } => format!("max axes {mask:#b}{}", if *keepdim { " keepdim" } else { "" }),
-            Op::Min { mask, keepdim } => format!("min axes {mask:#b}{}", if *keepdim { " keepdim" } else { "" }),
+            Op::Sum { mask, keepdim } => format!(
+                "sum axes {mask:#b}{}",
+                if *keepdim { " keepdim" } else { "" }
+            ),
+            Op::Max { mask, keepdim } => format!(
+                "max axes {mask:#b}{}",
+                if *keepdim { " keepdim" } else { "" }
+            ),
+            Op::Min { mask, keepdim } => format!(
+                "min axes {mask:#b}{}",
+                if *keepdim { " keepdim" } else { "" }
+            ),
             Op::Reshape => "reshape".into(),
             Op::Permute(p) => format!("permute {p:?}"),
             Op::Narrow { axis, start } => format!("narrow axis {axis} from {start}"),

@@ -241,7 +241,12 @@ pub(crate) struct RuleCtx<'a, T: Element, A> {
 }
 
 /// Emits `∂L/∂input_i` for every input that needs it, given `g = ∂L/∂output`.
-pub(crate) fn vjp<T: Element, A: Adj<T>>(op: &Op<T>, c: &RuleCtx<'_, T, A>, g: &A, emit: &mut impl FnMut(usize, A)) {
+pub(crate) fn vjp<T: Element, A: Adj<T>>(
+    op: &Op<T>,
+    c: &RuleCtx<'_, T, A>,
+    g: &A,
+    emit: &mut impl FnMut(usize, A),
+) {
     let need = |i: usize| c.need.get(i).copied().unwrap_or(false);
     let sx = |i: usize| *c.xv[i].shape();
     match op {
@@ -302,7 +307,10 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(op: &Op<T>, c: &RuleCtx<'_, T, A>, g: &
                 }
                 BinaryOp::Pow => {
                     if need(0) {
-                        emit(0, g.mul(bb).mul(&a.pow(&bb.add_scalar(-T::one()))).sum_to(&sa));
+                        emit(
+                            0,
+                            g.mul(bb).mul(&a.pow(&bb.add_scalar(-T::one()))).sum_to(&sa),
+                        );
                     }
                     if need(1) {
                         // d/db a^b = a^b ln a, taken as 0 where a <= 0 (where a^b is real only
@@ -314,7 +322,11 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(op: &Op<T>, c: &RuleCtx<'_, T, A>, g: &
                     }
                 }
                 BinaryOp::Maximum | BinaryOp::Minimum => {
-                    let pick: fn(T, T) -> bool = if *b == BinaryOp::Maximum { |x, y| x > y } else { |x, y| x < y };
+                    let pick: fn(T, T) -> bool = if *b == BinaryOp::Maximum {
+                        |x, y| x > y
+                    } else {
+                        |x, y| x < y
+                    };
                     let share = select_share(&c.xv[0], &c.xv[1], pick);
                     if need(0) {
                         emit(0, g.mul_const(&share).sum_to(&sa));
@@ -345,7 +357,11 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(op: &Op<T>, c: &RuleCtx<'_, T, A>, g: &
                 emit(0, g.mul_const(cond).sum_to(&sx(0)));
             }
             if need(1) {
-                emit(1, g.mul_const(&cond.map(|v| if v != T::zero() { T::zero() } else { T::one() })).sum_to(&sx(1)));
+                emit(
+                    1,
+                    g.mul_const(&cond.map(|v| if v != T::zero() { T::zero() } else { T::one() }))
+                        .sum_to(&sx(1)),
+                );
             }
         }
         Op::Sum { mask, .. } => {

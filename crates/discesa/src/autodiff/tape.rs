@@ -106,8 +106,12 @@ impl<T: Element> Tape<T> {
         let rg = self.recording.get() && {
             let nodes = self.nodes.borrow();
             match inputs.ids() {
-                super::op::InputIds::Inline(ids, n) => ids[..n].iter().any(|&i| nodes[i as usize].requires_grad),
-                super::op::InputIds::Slice(ids) => ids.iter().any(|&i| nodes[i as usize].requires_grad),
+                super::op::InputIds::Inline(ids, n) => {
+                    ids[..n].iter().any(|&i| nodes[i as usize].requires_grad)
+                }
+                super::op::InputIds::Slice(ids) => {
+                    ids.iter().any(|&i| nodes[i as usize].requires_grad)
+                }
             }
         };
         if rg {
@@ -118,7 +122,13 @@ impl<T: Element> Tape<T> {
     }
 
     #[inline]
-    fn push_node(&self, value: Tensor<T>, op: Op<T>, inputs: Inputs, requires_grad: bool) -> Var<'_, T> {
+    fn push_node(
+        &self,
+        value: Tensor<T>,
+        op: Op<T>,
+        inputs: Inputs,
+        requires_grad: bool,
+    ) -> Var<'_, T> {
         let mut nodes = self.nodes.borrow_mut();
         let id = nodes.len() as u32;
         nodes.push(Node {
@@ -151,7 +161,13 @@ impl<T: Element> Tape<T> {
             .map(|(i, n)| NodeInfo {
                 id: i,
                 op: n.op.name(),
-                inputs: n.inputs.ids().to_vec().into_iter().map(|x| x as usize).collect(),
+                inputs: n
+                    .inputs
+                    .ids()
+                    .to_vec()
+                    .into_iter()
+                    .map(|x| x as usize)
+                    .collect(),
                 value: n.value.clone(),
                 requires_grad: n.requires_grad,
             })

@@ -7,7 +7,12 @@ use crate::tensor::{Shape, Tensor};
 use proptest::prelude::*;
 
 fn opts() -> CheckOptions {
-    CheckOptions { eps: 1e-6, atol: 1e-7, rtol: 1e-5, seed: 3 }
+    CheckOptions {
+        eps: 1e-6,
+        atol: 1e-7,
+        rtol: 1e-5,
+        seed: 3,
+    }
 }
 
 fn normal(shape: &[usize], seed: u64) -> Tensor<f64> {
@@ -20,12 +25,27 @@ fn positive(shape: &[usize], seed: u64) -> Tensor<f64> {
 
 /// Values kept away from 0 so that kinks (relu, abs, max) are not straddled by the difference.
 fn away_from_zero(shape: &[usize], seed: u64) -> Tensor<f64> {
-    normal(shape, seed).map(|v| if v.abs() < 0.1 { v.signum() * 0.1 + v } else { v })
+    normal(shape, seed).map(|v| {
+        if v.abs() < 0.1 {
+            v.signum() * 0.1 + v
+        } else {
+            v
+        }
+    })
 }
 
 fn both(f: impl CheckFn, inputs: &[Tensor<f64>]) -> (CheckReport, CheckReport) {
     let r1 = gradcheck(&f, inputs, opts()).unwrap();
-    let r2 = gradgradcheck(&f, inputs, CheckOptions { atol: 1e-5, rtol: 1e-4, ..opts() }).unwrap();
+    let r2 = gradgradcheck(
+        &f,
+        inputs,
+        CheckOptions {
+            atol: 1e-5,
+            rtol: 1e-4,
+            ..opts()
+        },
+    )
+    .unwrap();
     (r1, r2)
 }
 
@@ -52,7 +72,11 @@ fn unary_ops_match_finite_differences() {
     check("sigmoid", |v| Ok(v[0].sigmoid()), std::slice::from_ref(&x));
     check("relu", |v| Ok(v[0].relu() * v[0]), std::slice::from_ref(&z));
     check("abs", |v| Ok(v[0].abs() * v[0]), std::slice::from_ref(&z));
-    check("add_scalar", |v| Ok((v[0] + 2.5) * v[0]), std::slice::from_ref(&x));
+    check(
+        "add_scalar",
+        |v| Ok((v[0] + 2.5) * v[0]),
+        std::slice::from_ref(&x),
+    );
     check("mul_scalar", |v| Ok(v[0] * 3.0), std::slice::from_ref(&x));
     check("powf", |v| Ok(v[0].powf(2.5)), std::slice::from_ref(&p));
     check("powi", |v| Ok(v[0].powi(3)), std::slice::from_ref(&x));
@@ -71,23 +95,63 @@ fn binary_ops_match_finite_differences_with_broadcasting() {
     check("div", |v| Ok(v[0] / v[1]), &[a.clone(), bp.clone()]);
     check("pow", |v| v[0].pow(v[1]), &[ap.clone(), b.clone()]);
     let c = away_from_zero(&[2, 3, 4], 9).mul_scalar(3.0);
-    check("maximum", |v| Ok(v[0].maximum(v[1])? * v[0]), &[c.clone(), b.clone()]);
-    check("minimum", |v| Ok(v[0].minimum(v[1])? * v[1]), &[c, b.clone()]);
+    check(
+        "maximum",
+        |v| Ok(v[0].maximum(v[1])? * v[0]),
+        &[c.clone(), b.clone()],
+    );
+    check(
+        "minimum",
+        |v| Ok(v[0].minimum(v[1])? * v[1]),
+        &[c, b.clone()],
+    );
     let cond = a.gt(&Tensor::scalar(0.0)).unwrap();
-    check("where", move |v| Var::where_cond(&cond, v[0], v[1]), &[a, b]);
+    check(
+        "where",
+        move |v| Var::where_cond(&cond, v[0], v[1]),
+        &[a, b],
+    );
 }
 
 #[test]
 fn reductions_match_finite_differences() {
     let x = normal(&[3, 4, 5], 10);
-    check("sum axis", |v| v[0].sum(&[1], false), std::slice::from_ref(&x));
-    check("sum keepdim", |v| Ok(v[0].sum(&[0, 2], true)? * v[0]), std::slice::from_ref(&x));
-    check("sum_all", |v| Ok(v[0].powi(2).sum_all()), std::slice::from_ref(&x));
-    check("mean", |v| v[0].mean(&[-1], false), std::slice::from_ref(&x));
-    check("max", |v| Ok(v[0].max(&[2], false)?.powi(2)), std::slice::from_ref(&x));
+    check(
+        "sum axis",
+        |v| v[0].sum(&[1], false),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "sum keepdim",
+        |v| Ok(v[0].sum(&[0, 2], true)? * v[0]),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "sum_all",
+        |v| Ok(v[0].powi(2).sum_all()),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "mean",
+        |v| v[0].mean(&[-1], false),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "max",
+        |v| Ok(v[0].max(&[2], false)?.powi(2)),
+        std::slice::from_ref(&x),
+    );
     check("min", |v| v[0].min(&[0, 1], true), std::slice::from_ref(&x));
-    check("logsumexp", |v| v[0].logsumexp(1, false), std::slice::from_ref(&x));
-    check("log_softmax", |v| v[0].log_softmax(-1), std::slice::from_ref(&x));
+    check(
+        "logsumexp",
+        |v| v[0].logsumexp(1, false),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "log_softmax",
+        |v| v[0].log_softmax(-1),
+        std::slice::from_ref(&x),
+    );
     check("softmax", |v| v[0].softmax(0), std::slice::from_ref(&x));
 }
 
@@ -95,17 +159,57 @@ fn reductions_match_finite_differences() {
 fn layout_ops_match_finite_differences() {
     let x = normal(&[2, 3, 4], 11);
     let y = normal(&[2, 2, 4], 12);
-    check("reshape", |v| Ok(v[0].reshape([6, 4])?.powi(2)), std::slice::from_ref(&x));
-    check("permute", |v| Ok(v[0].permute(&[2, 0, 1])?.sin()), std::slice::from_ref(&x));
-    check("transpose", |v| Ok(v[0].transpose(0, -1)?.sin()), std::slice::from_ref(&x));
-    check("narrow", |v| Ok(v[0].narrow(1, 1, 2)?.exp()), std::slice::from_ref(&x));
-    check("concat", |v| Ok(Var::concat(&[v[0], v[1]], 1)?.powi(2)), &[x.clone(), y]);
-    check("stack", |v| Ok(Var::stack(&[v[0], v[0].sin()], 0)?.powi(2)), std::slice::from_ref(&x));
-    check("broadcast_to", |v| Ok(v[0].broadcast_to([5, 2, 3, 4])?.powi(2)), std::slice::from_ref(&x));
-    check("sum_to", |v| Ok(v[0].sum_to([3, 1])?.powi(2)), std::slice::from_ref(&x));
-    check("index_select", |v| Ok(v[0].index_select(1, &[2, 0, 2])?.powi(2)), std::slice::from_ref(&x));
+    check(
+        "reshape",
+        |v| Ok(v[0].reshape([6, 4])?.powi(2)),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "permute",
+        |v| Ok(v[0].permute(&[2, 0, 1])?.sin()),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "transpose",
+        |v| Ok(v[0].transpose(0, -1)?.sin()),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "narrow",
+        |v| Ok(v[0].narrow(1, 1, 2)?.exp()),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "concat",
+        |v| Ok(Var::concat(&[v[0], v[1]], 1)?.powi(2)),
+        &[x.clone(), y],
+    );
+    check(
+        "stack",
+        |v| Ok(Var::stack(&[v[0], v[0].sin()], 0)?.powi(2)),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "broadcast_to",
+        |v| Ok(v[0].broadcast_to([5, 2, 3, 4])?.powi(2)),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "sum_to",
+        |v| Ok(v[0].sum_to([3, 1])?.powi(2)),
+        std::slice::from_ref(&x),
+    );
+    check(
+        "index_select",
+        |v| Ok(v[0].index_select(1, &[2, 0, 2])?.powi(2)),
+        std::slice::from_ref(&x),
+    );
     let idx = [1usize, 0, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 2, 2, 0, 0];
-    check("gather", move |v| Ok(v[0].gather(1, &idx, [2, 2, 4])?.powi(2)), std::slice::from_ref(&x));
+    check(
+        "gather",
+        move |v| Ok(v[0].gather(1, &idx, [2, 2, 4])?.powi(2)),
+        std::slice::from_ref(&x),
+    );
 }
 
 #[test]
@@ -124,11 +228,31 @@ fn matmul_in_every_transpose_case() {
     let a = normal(&[3, 4], 15);
     let b = normal(&[4, 5], 16);
     check("mm", |v| v[0].matmul(v[1]), &[a.clone(), b.clone()]);
-    check("mm At", |v| v[0].matmul_t(v[1], true, false), &[a.transpose(0, 1).unwrap(), b.clone()]);
-    check("mm Bt", |v| v[0].matmul_t(v[1], false, true), &[a.clone(), b.transpose(0, 1).unwrap()]);
-    check("mm AtBt", |v| v[0].matmul_t(v[1], true, true), &[a.transpose(0, 1).unwrap(), b.transpose(0, 1).unwrap()]);
-    check("bmm", |v| v[0].matmul(v[1]), &[normal(&[2, 3, 4], 17), normal(&[2, 4, 2], 18)]);
-    check("bmm shared", |v| Ok(v[0].matmul(v[1])?.tanh()), &[normal(&[2, 3, 4], 19), b]);
+    check(
+        "mm At",
+        |v| v[0].matmul_t(v[1], true, false),
+        &[a.transpose(0, 1).unwrap(), b.clone()],
+    );
+    check(
+        "mm Bt",
+        |v| v[0].matmul_t(v[1], false, true),
+        &[a.clone(), b.transpose(0, 1).unwrap()],
+    );
+    check(
+        "mm AtBt",
+        |v| v[0].matmul_t(v[1], true, true),
+        &[a.transpose(0, 1).unwrap(), b.transpose(0, 1).unwrap()],
+    );
+    check(
+        "bmm",
+        |v| v[0].matmul(v[1]),
+        &[normal(&[2, 3, 4], 17), normal(&[2, 4, 2], 18)],
+    );
+    check(
+        "bmm shared",
+        |v| Ok(v[0].matmul(v[1])?.tanh()),
+        &[normal(&[2, 3, 4], 19), b],
+    );
 }
 
 fn shape_strategy() -> impl Strategy<Value = Vec<usize>> {
@@ -223,7 +347,8 @@ fn lecture_chain_rule_through_time() {
     let g = tape.backward(h).unwrap().wrt(t).item().unwrap();
     let tv: f64 = 1.0;
     let (a, b) = (tv * tv.cos(), tv * tv.sin());
-    let closed = (a * b * b).exp() * (b * b * (tv.cos() - tv * tv.sin()) + 2.0 * a * b * (tv.sin() + tv * tv.cos()));
+    let closed = (a * b * b).exp()
+        * (b * b * (tv.cos() - tv * tv.sin()) + 2.0 * a * b * (tv.sin() + tv * tv.cos()));
     assert!(close(g, closed), "{g} vs {closed}");
     assert!((g - 1.529376673391).abs() < 1e-12, "{g}");
 }
@@ -236,11 +361,19 @@ fn lecture_least_squares() {
     let theta = normal(&[7, 1], 23);
     let tape = Tape::new();
     let th = tape.var(theta.clone());
-    let r = tape.constant(y.clone()).try_sub(tape.constant(phi.clone()).matmul(th).unwrap()).unwrap();
+    let r = tape
+        .constant(y.clone())
+        .try_sub(tape.constant(phi.clone()).matmul(th).unwrap())
+        .unwrap();
     let l = r.powi(2).sum_all();
     let g = tape.backward(l).unwrap().wrt(th);
     let resid = y.sub(&phi.matmul(&theta).unwrap()).unwrap();
-    let closed = resid.matmul_t(&phi, true, false).unwrap().mul_scalar(-2.0).reshape([7, 1]).unwrap();
+    let closed = resid
+        .matmul_t(&phi, true, false)
+        .unwrap()
+        .mul_scalar(-2.0)
+        .reshape([7, 1])
+        .unwrap();
     for (a, b) in g.as_slice().iter().zip(closed.as_slice()) {
         assert!(close(*a, *b), "{a} vs {b}");
     }
@@ -249,7 +382,11 @@ fn lecture_least_squares() {
 #[test]
 fn lecture_nested_exponential() {
     // f(x) = √(x² + e^{x²}) + cos(x² + e^{x²})
-    for (x0, expected) in [(1.0f64, 5.983082595909f64), (0.5, -1.360431078598), (2.0, -182.869807305983)] {
+    for (x0, expected) in [
+        (1.0f64, 5.983082595909f64),
+        (0.5, -1.360431078598),
+        (2.0, -182.869807305983),
+    ] {
         let tape = Tape::new();
         let x = tape.scalar_var(x0);
         let u = x * x + (x * x).exp();
@@ -258,7 +395,10 @@ fn lecture_nested_exponential() {
         let uv: f64 = x0 * x0 + (x0 * x0).exp();
         let closed = (2.0 * x0 + 2.0 * x0 * (x0 * x0).exp()) * (0.5 / uv.sqrt() - uv.sin());
         assert!(close(g, closed), "x={x0}: {g} vs {closed}");
-        assert!((g - expected).abs() < 1e-9 * expected.abs().max(1.0), "x={x0}: {g} vs {expected}");
+        assert!(
+            (g - expected).abs() < 1e-9 * expected.abs().max(1.0),
+            "x={x0}: {g} vs {expected}"
+        );
     }
 }
 
@@ -327,8 +467,15 @@ fn jvp_matches_jacobian_times_vector() {
     let v = normal(&[4], 42);
     let (_, jv) = jvp(f, &x, &v).unwrap();
     let j = jacobian(f, &x).unwrap();
-    let expected = j.matmul(&v.reshape([4, 1]).unwrap()).unwrap().reshape([3, 1]).unwrap();
-    assert!(jv.allclose(&expected, 1e-12, 1e-12), "{jv:?} vs {expected:?}");
+    let expected = j
+        .matmul(&v.reshape([4, 1]).unwrap())
+        .unwrap()
+        .reshape([3, 1])
+        .unwrap();
+    assert!(
+        jv.allclose(&expected, 1e-12, 1e-12),
+        "{jv:?} vs {expected:?}"
+    );
 }
 
 #[test]
@@ -369,9 +516,15 @@ fn non_scalar_backward_without_seed_is_an_error() {
     let tape = Tape::new();
     let x = tape.var(Tensor::<f64>::ones([3, 2]));
     let e = tape.backward(x.sin()).unwrap_err().to_string();
-    assert!(e.contains("backward") && e.contains("[3, 2]") && e.contains("seed"), "{e}");
+    assert!(
+        e.contains("backward") && e.contains("[3, 2]") && e.contains("seed"),
+        "{e}"
+    );
     let wrong = Tensor::ones([2]);
-    let e = tape.backward_seeded(x.sin(), &wrong).unwrap_err().to_string();
+    let e = tape
+        .backward_seeded(x.sin(), &wrong)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("[2]") && e.contains("[3, 2]"), "{e}");
 }
 
@@ -381,9 +534,15 @@ fn mismatched_shapes_name_the_op_and_shapes() {
     let a = tape.var(Tensor::ones([2, 3]));
     let b = tape.var(Tensor::ones([4]));
     let e = a.try_add(b).unwrap_err().to_string();
-    assert!(e.starts_with("add:") && e.contains("[2, 3]") && e.contains("[4]"), "{e}");
+    assert!(
+        e.starts_with("add:") && e.contains("[2, 3]") && e.contains("[4]"),
+        "{e}"
+    );
     let e = a.matmul(a).unwrap_err().to_string();
-    assert!(e.starts_with("matmul:") && e.contains("inner dimensions 3 and 2"), "{e}");
+    assert!(
+        e.starts_with("matmul:") && e.contains("inner dimensions 3 and 2"),
+        "{e}"
+    );
     let e = a.sum(&[2], false).unwrap_err().to_string();
     assert!(e.contains("sum") && e.contains("axis 2"), "{e}");
 }
@@ -401,7 +560,11 @@ fn variables_of_another_tape_are_rejected() {
     let t2 = Tape::<f64>::new();
     let x = t1.scalar_var(1.0);
     let y = t2.scalar_var(1.0);
-    assert!(x.try_add(y).unwrap_err().to_string().contains("different tapes"));
+    assert!(x
+        .try_add(y)
+        .unwrap_err()
+        .to_string()
+        .contains("different tapes"));
     assert!(t2.backward(x).is_err());
 }
 
@@ -429,7 +592,11 @@ fn cleared_tape_does_not_grow_over_many_steps() {
             cap = tape.nodes.borrow().capacity();
         }
         if step > 10 {
-            assert_eq!(tape.nodes.borrow().capacity(), cap, "tape storage grew at step {step}");
+            assert_eq!(
+                tape.nodes.borrow().capacity(),
+                cap,
+                "tape storage grew at step {step}"
+            );
         }
     }
 }

@@ -79,11 +79,17 @@ impl<'t, T: Element> Var<'t, T> {
         self.same_tape(b.name(), &other)?;
         let v = {
             let nodes = self.tape.nodes();
-            nodes[self.id as usize].value.binary(&nodes[other.id as usize].value, b)?
+            nodes[self.id as usize]
+                .value
+                .binary(&nodes[other.id as usize].value, b)?
         };
         Ok(match b {
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq => self.tape.constant(v),
-            _ => self.tape.push(v, Op::Binary(b), Inputs::Two(self.id, other.id)),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq => {
+                self.tape.constant(v)
+            }
+            _ => self
+                .tape
+                .push(v, Op::Binary(b), Inputs::Two(self.id, other.id)),
         })
     }
 
@@ -203,7 +209,9 @@ impl<'t, T: Element> Var<'t, T> {
     /// `x * c` for a constant tensor `c` (broadcasting).
     pub fn mul_const(self, c: &Tensor<T>) -> Result<Var<'t, T>> {
         let v = self.tape.nodes()[self.id as usize].value.mul(c)?;
-        Ok(self.tape.push(v, Op::MulConst(c.clone()), Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::MulConst(c.clone()), Inputs::One(self.id)))
     }
     /// `a` where `cond` is non-zero, else `b` (broadcasting); no gradient flows into `cond`.
     pub fn where_cond(cond: &Tensor<T>, a: Var<'t, T>, b: Var<'t, T>) -> Result<Var<'t, T>> {
@@ -214,7 +222,13 @@ impl<'t, T: Element> Var<'t, T> {
         Ok(a.tape.push(v, Op::Where(c), Inputs::Two(a.id, b.id)))
     }
 
-    fn reduce(self, op: &'static str, axes: &[isize], keepdim: bool, kind: u8) -> Result<Var<'t, T>> {
+    fn reduce(
+        self,
+        op: &'static str,
+        axes: &[isize],
+        keepdim: bool,
+        kind: u8,
+    ) -> Result<Var<'t, T>> {
         let x = self.value();
         let mask = crate::tensor::reduce_mask(op, x.shape(), axes)?;
         let (v, o) = match kind {
@@ -234,14 +248,26 @@ impl<'t, T: Element> Var<'t, T> {
         let v = self.value();
         let mask = ((1u16 << v.ndim()) - 1) as u8;
         let s = v.sum_all();
-        self.tape.push(s, Op::Sum { mask, keepdim: false }, Inputs::One(self.id))
+        self.tape.push(
+            s,
+            Op::Sum {
+                mask,
+                keepdim: false,
+            },
+            Inputs::One(self.id),
+        )
     }
     /// Mean over `axes`.
     pub fn mean(self, axes: &[isize], keepdim: bool) -> Result<Var<'t, T>> {
         let shape = self.shape();
         let mask = crate::tensor::reduce_mask("mean", &shape, axes)?;
-        let n: usize = (0..shape.ndim()).filter(|i| mask & (1 << i) != 0).map(|i| shape.dim(i)).product();
-        Ok(self.sum(axes, keepdim)?.mul_scalar(T::one() / T::from_f64(n as f64)))
+        let n: usize = (0..shape.ndim())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| shape.dim(i))
+            .product();
+        Ok(self
+            .sum(axes, keepdim)?
+            .mul_scalar(T::one() / T::from_f64(n as f64)))
     }
     /// Mean of every element.
     pub fn mean_all(self) -> Var<'t, T> {
@@ -268,7 +294,9 @@ impl<'t, T: Element> Var<'t, T> {
     /// Reorders axes.
     pub fn permute(self, perm: &[usize]) -> Result<Var<'t, T>> {
         let v = self.value().permute(perm)?;
-        Ok(self.tape.push(v, Op::Permute(perm.to_vec()), Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::Permute(perm.to_vec()), Inputs::One(self.id)))
     }
     /// Swaps two axes.
     pub fn transpose(self, a: isize, b: isize) -> Result<Var<'t, T>> {
@@ -283,15 +311,21 @@ impl<'t, T: Element> Var<'t, T> {
         let x = self.value();
         let ax = x.shape().axis("narrow", axis)?;
         let v = x.narrow(axis, start, len)?;
-        Ok(self.tape.push(v, Op::Narrow { axis: ax, start }, Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::Narrow { axis: ax, start }, Inputs::One(self.id)))
     }
     pub(crate) fn pad_axis(self, axis: usize, start: usize, total: usize) -> Result<Var<'t, T>> {
         let v = self.value().pad_axis(axis, start, total)?;
-        Ok(self.tape.push(v, Op::Pad { axis, start, total }, Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::Pad { axis, start, total }, Inputs::One(self.id)))
     }
     /// Joins variables along an existing axis.
     pub fn concat(parts: &[Var<'t, T>], axis: isize) -> Result<Var<'t, T>> {
-        let first = parts.first().ok_or_else(|| shape_err("concat", "no variables given"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| shape_err("concat", "no variables given"))?;
         for p in parts {
             first.same_tape("concat", p)?;
         }
@@ -299,14 +333,22 @@ impl<'t, T: Element> Var<'t, T> {
         let v = Tensor::concat(&vals, axis)?;
         let ax = vals[0].shape().axis("concat", axis)?;
         let ids: Arc<[u32]> = parts.iter().map(|p| p.id).collect();
-        Ok(first.tape.push(v, Op::Concat { axis: ax }, Inputs::Many(ids)))
+        Ok(first
+            .tape
+            .push(v, Op::Concat { axis: ax }, Inputs::Many(ids)))
     }
     /// Stacks equally shaped variables along a new axis.
     pub fn stack(parts: &[Var<'t, T>], axis: usize) -> Result<Var<'t, T>> {
-        let first = parts.first().ok_or_else(|| shape_err("stack", "no variables given"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| shape_err("stack", "no variables given"))?;
         let s = first.shape();
         if axis > s.ndim() {
-            return Err(Error::Axis { op: "stack", axis: axis as isize, shape: s });
+            return Err(Error::Axis {
+                op: "stack",
+                axis: axis as isize,
+                shape: s,
+            });
         }
         let mut dims = s.dims().to_vec();
         dims.insert(axis, 1);
@@ -314,7 +356,10 @@ impl<'t, T: Element> Var<'t, T> {
         let mut ex = Vec::with_capacity(parts.len());
         for p in parts {
             if p.shape() != s {
-                return Err(shape_err("stack", format!("shapes {s} and {} differ", p.shape())));
+                return Err(shape_err(
+                    "stack",
+                    format!("shapes {s} and {} differ", p.shape()),
+                ));
             }
             ex.push(p.reshape(shape)?);
         }
@@ -343,22 +388,55 @@ impl<'t, T: Element> Var<'t, T> {
         let x = self.value();
         let ax = x.shape().axis("index_select", axis)?;
         let v = x.index_select(axis, idx)?;
-        Ok(self.tape.push(v, Op::IndexSelect { axis: ax, idx: idx.into() }, Inputs::One(self.id)))
+        Ok(self.tape.push(
+            v,
+            Op::IndexSelect {
+                axis: ax,
+                idx: idx.into(),
+            },
+            Inputs::One(self.id),
+        ))
     }
-    pub(crate) fn index_add(self, axis: usize, idx: Arc<[usize]>, size: usize) -> Result<Var<'t, T>> {
+    pub(crate) fn index_add(
+        self,
+        axis: usize,
+        idx: Arc<[usize]>,
+        size: usize,
+    ) -> Result<Var<'t, T>> {
         let v = self.value().index_add(axis, &idx, size)?;
-        Ok(self.tape.push(v, Op::IndexAdd { axis, idx, size }, Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::IndexAdd { axis, idx, size }, Inputs::One(self.id)))
     }
     /// One entry per position along `axis`, chosen by `idx` (shaped like the output).
-    pub fn gather(self, axis: isize, idx: &[usize], idx_shape: impl Into<Shape>) -> Result<Var<'t, T>> {
+    pub fn gather(
+        self,
+        axis: isize,
+        idx: &[usize],
+        idx_shape: impl Into<Shape>,
+    ) -> Result<Var<'t, T>> {
         let x = self.value();
         let ax = x.shape().axis("gather", axis)?;
         let v = x.gather(axis, idx, &idx_shape.into())?;
-        Ok(self.tape.push(v, Op::Gather { axis: ax, idx: idx.into() }, Inputs::One(self.id)))
+        Ok(self.tape.push(
+            v,
+            Op::Gather {
+                axis: ax,
+                idx: idx.into(),
+            },
+            Inputs::One(self.id),
+        ))
     }
-    pub(crate) fn scatter_add(self, axis: usize, idx: Arc<[usize]>, shape: &Shape) -> Result<Var<'t, T>> {
+    pub(crate) fn scatter_add(
+        self,
+        axis: usize,
+        idx: Arc<[usize]>,
+        shape: &Shape,
+    ) -> Result<Var<'t, T>> {
         let v = self.value().scatter_add(axis, &idx, shape)?;
-        Ok(self.tape.push(v, Op::ScatterAdd { axis, idx }, Inputs::One(self.id)))
+        Ok(self
+            .tape
+            .push(v, Op::ScatterAdd { axis, idx }, Inputs::One(self.id)))
     }
 
     /// Matrix product (2-D, or batched over leading axes; a 2-D right operand is shared by every
@@ -395,7 +473,9 @@ impl<'t, T: Element> Var<'t, T> {
                 .value
                 .matmul_t(&nodes[other.id as usize].value, ta, tb)?
         };
-        Ok(self.tape.push(v, Op::MatMul { ta, tb }, Inputs::Two(self.id, other.id)))
+        Ok(self
+            .tape
+            .push(v, Op::MatMul { ta, tb }, Inputs::Two(self.id, other.id)))
     }
 
     /// `log Σ exp(x)` over `axis`, stable: the maximum is subtracted first (and treated as a
@@ -404,7 +484,12 @@ impl<'t, T: Element> Var<'t, T> {
         let m = self.value().max(&[axis], true)?;
         let m = m.map(|v| if v.is_finite() { v } else { T::zero() });
         let mv = self.tape.constant(m);
-        let s = self.try_sub(mv)?.exp().sum(&[axis], true)?.ln().try_add(mv)?;
+        let s = self
+            .try_sub(mv)?
+            .exp()
+            .sum(&[axis], true)?
+            .ln()
+            .try_add(mv)?;
         if keepdim {
             Ok(s)
         } else {

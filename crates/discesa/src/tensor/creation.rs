@@ -39,7 +39,9 @@ impl<T: Element> Tensor<T> {
         if step == T::zero() || !step.is_finite() || !start.is_finite() || !end.is_finite() {
             return Err(invalid(
                 "arange",
-                format!("start {start}, end {end} and step {step} must be finite with a non-zero step"),
+                format!(
+                    "start {start}, end {end} and step {step} must be finite with a non-zero step"
+                ),
             ));
         }
         let n = ((end - start) / step).ceil().to_f64().max(0.0) as usize;

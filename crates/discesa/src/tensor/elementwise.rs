@@ -254,8 +254,16 @@ impl<T: Element> Tensor<T> {
         let inner = shape.dims().last().copied().unwrap_or(1);
         Ok(Tensor::from_fn_shape(shape, |o| {
             for_each_run2(&shape, &sa, &sb, |oo, oa, ob, ia, ib| {
-                let a_run = if ia == 0 { &a[oa..oa + 1] } else { &a[oa..oa + (inner - 1) * ia + 1] };
-                let b_run = if ib == 0 { &b[ob..ob + 1] } else { &b[ob..ob + (inner - 1) * ib + 1] };
+                let a_run = if ia == 0 {
+                    &a[oa..oa + 1]
+                } else {
+                    &a[oa..oa + (inner - 1) * ia + 1]
+                };
+                let b_run = if ib == 0 {
+                    &b[ob..ob + 1]
+                } else {
+                    &b[ob..ob + (inner - 1) * ib + 1]
+                };
                 zip_run(op, &mut o[oo..oo + inner], a_run, ia, b_run, ib);
             })
         }))
@@ -281,13 +289,17 @@ impl<T: Element> Tensor<T> {
     /// Adds a constant to every element.
     pub fn add_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| o.iter_mut().zip(src).for_each(|(o, &x)| *o = x + c))
+        Tensor::from_fn_shape(self.shape, |o| {
+            o.iter_mut().zip(src).for_each(|(o, &x)| *o = x + c)
+        })
     }
 
     /// Multiplies every element by a constant.
     pub fn mul_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * c))
+        Tensor::from_fn_shape(self.shape, |o| {
+            o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * c)
+        })
     }
 
     /// Raises every element to a constant power (integer powers use repeated multiplication).
@@ -330,7 +342,10 @@ impl<T: Element> Tensor<T> {
         if self.shape != other.shape {
             return Err(shape_err(
                 "accumulate",
-                format!("gradient of shape {} cannot be added to {}", other.shape, self.shape),
+                format!(
+                    "gradient of shape {} cannot be added to {}",
+                    other.shape, self.shape
+                ),
             ));
         }
         if let Some(dst) = self.try_unique_mut() {

@@ -28,10 +28,17 @@ impl<T: Element> Tensor<T> {
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor<T>> {
         let nd = self.ndim();
         let mut seen = [false; MAX_DIMS];
-        if perm.len() != nd || perm.iter().any(|&p| p >= nd || std::mem::replace(&mut seen[p], true)) {
+        if perm.len() != nd
+            || perm
+                .iter()
+                .any(|&p| p >= nd || std::mem::replace(&mut seen[p], true))
+        {
             return Err(shape_err(
                 "permute",
-                format!("{perm:?} is not a permutation of the {nd} axes of {}", self.shape),
+                format!(
+                    "{perm:?} is not a permutation of the {nd} axes of {}",
+                    self.shape
+                ),
             ));
         }
         let dims: Vec<usize> = perm.iter().map(|&p| self.dims()[p]).collect();
@@ -69,7 +76,11 @@ impl<T: Element> Tensor<T> {
         if start + len > size {
             return Err(shape_err(
                 "narrow",
-                format!("range {start}..{} exceeds axis {ax} of size {size} in shape {}", start + len, self.shape),
+                format!(
+                    "range {start}..{} exceeds axis {ax} of size {size} in shape {}",
+                    start + len,
+                    self.shape
+                ),
             ));
         }
         let outer: usize = self.dims()[..ax].iter().product();
@@ -84,7 +95,8 @@ impl<T: Element> Tensor<T> {
         Ok(Tensor::from_fn_shape(shape, |o| {
             for r in 0..outer {
                 let from = r * size * inner + start * inner;
-                o[r * len * inner..(r + 1) * len * inner].copy_from_slice(&src[from..from + len * inner]);
+                o[r * len * inner..(r + 1) * len * inner]
+                    .copy_from_slice(&src[from..from + len * inner]);
             }
         }))
     }
@@ -94,17 +106,24 @@ impl<T: Element> Tensor<T> {
     pub fn pad_axis(&self, axis: usize, start: usize, total: usize) -> Result<Tensor<T>> {
         let len = self.dims()[axis];
         if start + len > total {
-            return Err(shape_err("pad", format!("{len} entries at {start} do not fit in {total}")));
+            return Err(shape_err(
+                "pad",
+                format!("{len} entries at {start} do not fit in {total}"),
+            ));
         }
         let outer: usize = self.dims()[..axis].iter().product();
         let inner: usize = self.dims()[axis + 1..].iter().product();
         let src = self.as_slice();
-        Ok(Tensor::from_fn_shape(self.shape.with_dim(axis, total), |o| {
-            for r in 0..outer {
-                let to = r * total * inner + start * inner;
-                o[to..to + len * inner].copy_from_slice(&src[r * len * inner..(r + 1) * len * inner]);
-            }
-        }))
+        Ok(Tensor::from_fn_shape(
+            self.shape.with_dim(axis, total),
+            |o| {
+                for r in 0..outer {
+                    let to = r * total * inner + start * inner;
+                    o[to..to + len * inner]
+                        .copy_from_slice(&src[r * len * inner..(r + 1) * len * inner]);
+                }
+            },
+        ))
     }
 
     /// Joins tensors along an existing axis; all other axes must agree.
@@ -116,36 +135,52 @@ impl<T: Element> Tensor<T> {
         let mut total = 0;
         for p in parts {
             if p.ndim() != first.ndim()
-                || p.dims().iter().zip(first.dims()).enumerate().any(|(i, (a, b))| i != ax && a != b)
+                || p.dims()
+                    .iter()
+                    .zip(first.dims())
+                    .enumerate()
+                    .any(|(i, (a, b))| i != ax && a != b)
             {
                 return Err(shape_err(
                     "concat",
-                    format!("shapes {} and {} differ outside axis {ax}", first.shape, p.shape),
+                    format!(
+                        "shapes {} and {} differ outside axis {ax}",
+                        first.shape, p.shape
+                    ),
                 ));
             }
             total += p.dims()[ax];
         }
         let outer: usize = first.dims()[..ax].iter().product();
         let inner: usize = first.dims()[ax + 1..].iter().product();
-        Ok(Tensor::from_fn_shape(first.shape.with_dim(ax, total), |o| {
-            let mut at = 0;
-            for p in parts {
-                let w = p.dims()[ax] * inner;
-                let src = p.as_slice();
-                for r in 0..outer {
-                    o[r * total * inner + at..r * total * inner + at + w]
-                        .copy_from_slice(&src[r * w..(r + 1) * w]);
+        Ok(Tensor::from_fn_shape(
+            first.shape.with_dim(ax, total),
+            |o| {
+                let mut at = 0;
+                for p in parts {
+                    let w = p.dims()[ax] * inner;
+                    let src = p.as_slice();
+                    for r in 0..outer {
+                        o[r * total * inner + at..r * total * inner + at + w]
+                            .copy_from_slice(&src[r * w..(r + 1) * w]);
+                    }
+                    at += w;
                 }
-                at += w;
-            }
-        }))
+            },
+        ))
     }
 
     /// Stacks equally shaped tensors along a new axis.
     pub fn stack(parts: &[Tensor<T>], axis: usize) -> Result<Tensor<T>> {
-        let first = parts.first().ok_or_else(|| shape_err("stack", "no tensors given"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| shape_err("stack", "no tensors given"))?;
         if axis > first.ndim() {
-            return Err(Error::Axis { op: "stack", axis: axis as isize, shape: first.shape });
+            return Err(Error::Axis {
+                op: "stack",
+                axis: axis as isize,
+                shape: first.shape,
+            });
         }
         let mut dims = first.dims().to_vec();
         dims.insert(axis, 1);
@@ -153,7 +188,10 @@ impl<T: Element> Tensor<T> {
             .iter()
             .map(|p| {
                 if p.shape != first.shape {
-                    return Err(shape_err("stack", format!("shapes {} and {} differ", first.shape, p.shape)));
+                    return Err(shape_err(
+                        "stack",
+                        format!("shapes {} and {} differ", first.shape, p.shape),
+                    ));
                 }
                 p.reshape(Shape::new(&dims)?)
             })
@@ -168,7 +206,10 @@ impl<T: Element> Tensor<T> {
         }
         let b = Shape::broadcast("broadcast_to", &self.shape, shape)?;
         if &b != shape {
-            return Err(shape_err("broadcast_to", format!("cannot broadcast {} to {shape}", self.shape)));
+            return Err(shape_err(
+                "broadcast_to",
+                format!("cannot broadcast {} to {shape}", self.shape),
+            ));
         }
         let src = self.as_slice();
         if src.len() == 1 {
@@ -195,7 +236,12 @@ impl<T: Element> Tensor<T> {
 
     fn check_indices(op: &'static str, idx: &[usize], axis: usize, size: usize) -> Result<()> {
         match idx.iter().find(|&&i| i >= size) {
-            Some(&index) => Err(Error::Index { op, index, axis, size }),
+            Some(&index) => Err(Error::Index {
+                op,
+                index,
+                axis,
+                size,
+            }),
             None => Ok(()),
         }
     }
@@ -213,7 +259,8 @@ impl<T: Element> Tensor<T> {
             for r in 0..outer {
                 for (j, &i) in idx.iter().enumerate() {
                     let from = (r * size + i) * inner;
-                    o[(r * n + j) * inner..(r * n + j + 1) * inner].copy_from_slice(&src[from..from + inner]);
+                    o[(r * n + j) * inner..(r * n + j + 1) * inner]
+                        .copy_from_slice(&src[from..from + inner]);
                 }
             }
         }))
@@ -227,17 +274,20 @@ impl<T: Element> Tensor<T> {
         let inner: usize = self.dims()[axis + 1..].iter().product();
         let src = self.as_slice();
         let n = idx.len();
-        Ok(Tensor::from_fn_shape(self.shape.with_dim(axis, size), |o| {
-            for r in 0..outer {
-                for (j, &i) in idx.iter().enumerate() {
-                    let to = (r * size + i) * inner;
-                    let from = (r * n + j) * inner;
-                    for k in 0..inner {
-                        o[to + k] += src[from + k];
+        Ok(Tensor::from_fn_shape(
+            self.shape.with_dim(axis, size),
+            |o| {
+                for r in 0..outer {
+                    for (j, &i) in idx.iter().enumerate() {
+                        let to = (r * size + i) * inner;
+                        let from = (r * n + j) * inner;
+                        for k in 0..inner {
+                            o[to + k] += src[from + k];
+                        }
                     }
                 }
-            }
-        }))
+            },
+        ))
     }
 
     /// `out[.., i, ..] = self[.., idx[.., i, ..], ..]` along `axis`: picks one entry per position,
@@ -250,7 +300,10 @@ impl<T: Element> Tensor<T> {
         {
             return Err(shape_err(
                 "gather",
-                format!("index of shape {idx_shape} does not fit input {} along axis {ax}", self.shape),
+                format!(
+                    "index of shape {idx_shape} does not fit input {} along axis {ax}",
+                    self.shape
+                ),
             ));
         }
         let size = self.dims()[ax];

@@ -23,7 +23,10 @@ pub fn gemm_into<T: Element>(
     tb: bool,
     accumulate: bool,
 ) {
-    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm_into: buffers too small");
+    assert!(
+        dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n,
+        "gemm_into: buffers too small"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -78,7 +81,8 @@ impl<T: Element> Tensor<T> {
 
     /// `op(self) · op(other)` where `op` transposes the last two axes when its flag is set.
     pub fn matmul_t(&self, other: &Tensor<T>, ta: bool, tb: bool) -> Result<Tensor<T>> {
-        let (out_shape, batch, m, n, k, b_batched) = matmul_shape(self.shape(), other.shape(), ta, tb)?;
+        let (out_shape, batch, m, n, k, b_batched) =
+            matmul_shape(self.shape(), other.shape(), ta, tb)?;
         let (a, b) = (self.as_slice(), other.as_slice());
         Ok(Tensor::from_fn_shape(out_shape, |o| {
             for i in 0..batch {

@@ -195,7 +195,11 @@ impl<T: Element> Tensor<T> {
         if self.numel() != 1 {
             return Err(shape_err(
                 "item",
-                format!("tensor of shape {} has {} elements, not one", self.shape, self.numel()),
+                format!(
+                    "tensor of shape {} has {} elements, not one",
+                    self.shape,
+                    self.numel()
+                ),
             ));
         }
         Ok(self.as_slice()[0])

@@ -108,8 +108,13 @@ impl<T: Element> Tensor<T> {
     /// Mean over `axes`.
     pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<T>> {
         let m = axes_mask("mean", &self.shape, axes)?;
-        let count: usize = (0..self.ndim()).filter(|i| m & (1 << i) != 0).map(|i| self.dims()[i]).product();
-        Ok(self.fold(m, keepdim, Fold::Sum).mul_scalar(T::one() / T::from_f64(count as f64)))
+        let count: usize = (0..self.ndim())
+            .filter(|i| m & (1 << i) != 0)
+            .map(|i| self.dims()[i])
+            .product();
+        Ok(self
+            .fold(m, keepdim, Fold::Sum)
+            .mul_scalar(T::one() / T::from_f64(count as f64)))
     }
 
     /// Maximum over `axes`.
@@ -140,7 +145,10 @@ impl<T: Element> Tensor<T> {
         let ax = self.shape.axis("argmax", axis)?;
         let size = self.dims()[ax];
         if size == 0 {
-            return Err(shape_err("argmax", format!("axis {ax} of {} is empty", self.shape)));
+            return Err(shape_err(
+                "argmax",
+                format!("axis {ax} of {} is empty", self.shape),
+            ));
         }
         let outer: usize = self.dims()[..ax].iter().product();
         let inner: usize = self.dims()[ax + 1..].iter().product();
@@ -170,7 +178,10 @@ impl<T: Element> Tensor<T> {
         }
         let nd = self.ndim();
         if shape.ndim() > nd {
-            return Err(shape_err("sum_to", format!("cannot reduce {} to {shape}", self.shape)));
+            return Err(shape_err(
+                "sum_to",
+                format!("cannot reduce {} to {shape}", self.shape),
+            ));
         }
         let off = nd - shape.ndim();
         let mut mask = 0u8;
@@ -180,7 +191,10 @@ impl<T: Element> Tensor<T> {
             } else if shape.dim(i - off) == 1 && self.dims()[i] != 1 {
                 mask |= 1 << i;
             } else if shape.dim(i - off) != self.dims()[i] {
-                return Err(shape_err("sum_to", format!("cannot reduce {} to {shape}", self.shape)));
+                return Err(shape_err(
+                    "sum_to",
+                    format!("cannot reduce {} to {shape}", self.shape),
+                ));
             }
         }
         // Fast path for bias gradients: [rows, n] -> [n].
@@ -202,7 +216,10 @@ impl<T: Element> Tensor<T> {
     pub fn logsumexp(&self, axis: isize, keepdim: bool) -> Result<Tensor<T>> {
         let m = self.max(&[axis], true)?;
         let m_safe = m.map(|v| if v.is_finite() { v } else { T::zero() });
-        let s = self.sub(&m_safe)?.unary(super::UnaryOp::Exp).sum(&[axis], true)?;
+        let s = self
+            .sub(&m_safe)?
+            .unary(super::UnaryOp::Exp)
+            .sum(&[axis], true)?;
         let out = s.unary(super::UnaryOp::Log).add(&m_safe)?;
         if keepdim {
             Ok(out)

@@ -20,7 +20,10 @@ impl Shape {
         if dims.len() > MAX_DIMS {
             return Err(shape_err(
                 "shape",
-                format!("{} dimensions given, at most {MAX_DIMS} are supported", dims.len()),
+                format!(
+                    "{} dimensions given, at most {MAX_DIMS} are supported",
+                    dims.len()
+                ),
             ));
         }
         let mut d = [0; MAX_DIMS];
@@ -103,8 +106,16 @@ impl Shape {
         let n = a.ndim().max(b.ndim());
         let mut out = [0; MAX_DIMS];
         for i in 0..n {
-            let da = if i + a.ndim() >= n { a.dims[i + a.ndim() - n] } else { 1 };
-            let db = if i + b.ndim() >= n { b.dims[i + b.ndim() - n] } else { 1 };
+            let da = if i + a.ndim() >= n {
+                a.dims[i + a.ndim() - n]
+            } else {
+                1
+            };
+            let db = if i + b.ndim() >= n {
+                b.dims[i + b.ndim() - n]
+            } else {
+                1
+            };
             out[i] = if da == db || db == 1 {
                 da
             } else if da == 1 {
@@ -112,7 +123,9 @@ impl Shape {
             } else {
                 return Err(shape_err(
                     op,
-                    format!("shapes {a} and {b} cannot be broadcast together (axis {i}: {da} vs {db})"),
+                    format!(
+                        "shapes {a} and {b} cannot be broadcast together (axis {i}: {da} vs {db})"
+                    ),
                 ));
             };
         }
