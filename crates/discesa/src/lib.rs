@@ -6,6 +6,7 @@
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
 //! - [`nn`]: modules, layers, losses and metrics over one flat parameter buffer.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
+//! - [`train`]: the training loop, progress, metrics files, figures and resumable checkpoints.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 //! - [`plot`]: figures of descents, surfaces and training runs.
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod nn;
 pub mod optim;
 pub mod plot;
 pub mod tensor;
+pub mod train;
 
 pub use autodiff::{Tape, Var};
 pub use error::{Error, Result};
