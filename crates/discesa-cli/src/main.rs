@@ -19,6 +19,12 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Measure kernels, autodiff overhead and training throughput (one RESULT line per figure).
     Bench(cmd::bench::BenchArgs),
+    /// Train an MLP on CSV, MNIST or npy data (progress, metrics, plots, checkpoints, resume).
+    Train(cmd::train::TrainArgs),
+    /// Score a checkpoint on labelled data.
+    Evaluate(cmd::evaluate::EvaluateArgs),
+    /// Write a checkpoint's predictions for new rows to a CSV file.
+    Predict(cmd::predict::PredictArgs),
 }
 
 fn main() {
@@ -33,6 +39,9 @@ fn main() {
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", e.message);

@@ -2,3 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod evaluate;
+pub mod predict;
+pub mod train;
+mod train_config;

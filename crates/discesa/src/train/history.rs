@@ -38,7 +38,7 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// Writes `records` to `path`: JSON lines for `.jsonl`/`.json`/`.ndjson`, CSV otherwise.
-/// `layers` names the gradient-norm columns.
+/// `layers` names the gradient-norm columns of the CSV form (empty: no such columns).
 pub fn write_metrics(path: &Path, records: &[EpochRecord], layers: &[String]) -> Result<()> {
     let ext = path
         .extension()
@@ -54,7 +54,7 @@ pub fn write_metrics(path: &Path, records: &[EpochRecord], layers: &[String]) ->
         out.push_str(
             "epoch,step,lr,train_loss,train_metric,val_loss,val_metric,seconds,samples_per_second",
         );
-        let with_norms = records.iter().any(|r| !r.grad_norms.is_empty());
+        let with_norms = !layers.is_empty() && records.iter().any(|r| !r.grad_norms.is_empty());
         if with_norms {
             for l in layers {
                 let _ = write!(out, ",grad_norm:{l}");
