@@ -27,7 +27,11 @@ pub struct EvaluateArgs {
 
 pub fn run(a: EvaluateArgs) -> CmdResult {
     let ck = load_checkpoint(&a.checkpoint).map_err(fail)?;
-    let data = ck.state.preprocessing.load_labelled(&a.data).map_err(fail)?;
+    let data = ck
+        .state
+        .preprocessing
+        .load_labelled(&a.data)
+        .map_err(fail)?;
     let mut trainer = ck.trainer().map_err(fail)?;
     let rows: Vec<usize> = (0..data.len()).collect();
     let m = trainer.evaluate(&data, &rows).map_err(fail)?;

@@ -44,7 +44,11 @@ pub fn run(a: PredictArgs) -> CmdResult {
     let out = trainer.predict(&features).map_err(fail)?;
     let k = ck.state.model.outputs;
     let mut csv = String::new();
-    let line_col = if ck.state.preprocessing.csv_schema.is_some() { "line" } else { "row" };
+    let line_col = if ck.state.preprocessing.csv_schema.is_some() {
+        "line"
+    } else {
+        "row"
+    };
     match (ck.state.task, &ck.state.class_names) {
         (Task::Classification, Some(names)) => {
             csv.push_str(&format!("{line_col},prediction"));
@@ -57,7 +61,11 @@ pub fn run(a: PredictArgs) -> CmdResult {
                 let e: Vec<f64> = row.iter().map(|&z| f64::from(z - m).exp()).collect();
                 let sum: f64 = e.iter().sum();
                 let best = argmax(row);
-                let _ = write!(csv, "{line},{}", quote(names.get(best).map_or("?", String::as_str)));
+                let _ = write!(
+                    csv,
+                    "{line},{}",
+                    quote(names.get(best).map_or("?", String::as_str))
+                );
                 for p in e.iter().take(names.len()) {
                     let _ = write!(csv, ",{:.6}", p / sum);
                 }
@@ -72,6 +80,10 @@ pub fn run(a: PredictArgs) -> CmdResult {
         }
     }
     discesa::checkpoint::write_atomic(&a.output, csv.as_bytes()).map_err(Fail::input)?;
-    eprintln!("{} predictions written to {}", lines.len(), a.output.display());
+    eprintln!(
+        "{} predictions written to {}",
+        lines.len(),
+        a.output.display()
+    );
     Ok(())
 }

@@ -8,8 +8,9 @@ use discesa::data::Task;
 use discesa::nn::{Activation, MlpConfig};
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
 use discesa::train::{
-    load_checkpoint, plot_grad_norms, plot_training_curves, prepare, save_checkpoint, write_metrics, Console,
-    EpochRecord, Observer, PrepareOptions, Preprocessing, Result as TrainResult, TrainConfig, TrainError, Trainer,
+    load_checkpoint, plot_grad_norms, plot_training_curves, prepare, save_checkpoint,
+    write_metrics, Console, EpochRecord, Observer, PrepareOptions, Preprocessing,
+    Result as TrainResult, TrainConfig, TrainError, Trainer,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -118,7 +119,10 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>, Fail>
     s.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| p.parse::<T>().map_err(|_| Fail::input(format!("--{what}: `{p}` is not a valid number in `{s}`"))))
+        .map(|p| {
+            p.parse::<T>()
+                .map_err(|_| Fail::input(format!("--{what}: `{p}` is not a valid number in `{s}`")))
+        })
         .collect()
 }
 
@@ -126,7 +130,9 @@ fn check_positive(name: &str, v: f64) -> Result<f64, Fail> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(Fail::input(format!("--{name} must be a positive finite number, got {v}")))
+        Err(Fail::input(format!(
+            "--{name} must be a positive finite number, got {v}"
+        )))
     }
 }
 
@@ -142,17 +148,19 @@ struct Settings {
 }
 
 fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
-    let data = a
-        .data
-        .clone()
-        .or_else(|| f.data.clone())
-        .ok_or_else(|| Fail::input("--data is required (a CSV file, an MNIST directory or an npy directory)"))?;
+    let data = a.data.clone().or_else(|| f.data.clone()).ok_or_else(|| {
+        Fail::input("--data is required (a CSV file, an MNIST directory or an npy directory)")
+    })?;
     let task = match a.task.clone().or_else(|| f.task.clone()) {
         None => None,
         Some(t) => Some(match t.to_ascii_lowercase().as_str() {
             "classification" => Task::Classification,
             "regression" => Task::Regression,
-            _ => return Err(Fail::input(format!("--task `{t}` must be classification or regression"))),
+            _ => {
+                return Err(Fail::input(format!(
+                    "--task `{t}` must be classification or regression"
+                )))
+            }
         }),
     };
     let hidden = match &a.hidden {
@@ -162,8 +170,13 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
     if hidden.contains(&0) {
         return Err(Fail::input("--hidden: layer widths must be positive"));
     }
-    let activation = Activation::parse(&a.activation.clone().or_else(|| f.activation.clone()).unwrap_or_else(|| "relu".into()))
-        .map_err(|e| Fail::input(format!("--activation: {e}")))?;
+    let activation = Activation::parse(
+        &a.activation
+            .clone()
+            .or_else(|| f.activation.clone())
+            .unwrap_or_else(|| "relu".into()),
+    )
+    .map_err(|e| Fail::input(format!("--activation: {e}")))?;
     let dropout = match (&a.dropout, &f.dropout) {
         (Some(s), _) => parse_list::<f64>("dropout", s)?,
         (None, Some(OneOrMany::One(p))) => vec![*p],
@@ -171,7 +184,9 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
         (None, None) => vec![],
     };
     if let Some(p) = dropout.iter().find(|p| !(0.0..1.0).contains(*p)) {
-        return Err(Fail::input(format!("--dropout: rate {p} must be in [0, 1)")));
+        return Err(Fail::input(format!(
+            "--dropout: rate {p} must be in [0, 1)"
+        )));
     }
     if dropout.len() > 1 && dropout.len() != hidden.len() {
         return Err(Fail::input(format!(
@@ -199,11 +214,17 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
     };
     let weight_decay = match a.weight_decay.or(f.weight_decay) {
         Some(w) if !(w.is_finite() && w >= 0.0) => {
-            return Err(Fail::input(format!("--weight-decay must be a non-negative number, got {w}")))
+            return Err(Fail::input(format!(
+                "--weight-decay must be a non-negative number, got {w}"
+            )))
         }
         w => w,
     };
-    let clip = a.clip_grad_norm.or(f.clip_grad_norm).map(|c| check_positive("clip-grad-norm", c)).transpose()?;
+    let clip = a
+        .clip_grad_norm
+        .or(f.clip_grad_norm)
+        .map(|c| check_positive("clip-grad-norm", c))
+        .transpose()?;
     let patience = a.patience.or(f.patience);
     if patience == Some(0) {
         return Err(Fail::input("--patience must be at least 1"));
@@ -232,7 +253,10 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
             seed,
             optimizer,
             lr,
-            optim_options: OptimOptions { weight_decay, ..OptimOptions::default() },
+            optim_options: OptimOptions {
+                weight_decay,
+                ..OptimOptions::default()
+            },
             schedule,
             clip_grad_norm: clip,
             patience,
@@ -264,18 +288,30 @@ impl Observer for CliObserver {
     fn on_epoch_end(&mut self, trainer: &Trainer, record: &EpochRecord) -> TrainResult<()> {
         self.console.on_epoch_end(trainer, record)?;
         if let Some(path) = &self.metrics {
-            let layers = if self.grad_norm_columns { trainer.layer_names() } else { Vec::new() };
+            let layers = if self.grad_norm_columns {
+                trainer.layer_names()
+            } else {
+                Vec::new()
+            };
             write_metrics(path, &trainer.progress().history, &layers)?;
         }
         if let Some(dir) = &self.checkpoint {
-            save_checkpoint(dir, trainer, &self.preprocessing, self.class_names.as_deref())?;
+            save_checkpoint(
+                dir,
+                trainer,
+                &self.preprocessing,
+                self.class_names.as_deref(),
+            )?;
         }
         Ok(())
     }
 }
 
 fn check_output_path(flag: &str, path: &Path, exts: &[&str]) -> Result<(), Fail> {
-    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     if !exts.contains(&ext.as_str()) {
         return Err(Fail::input(format!(
             "--{flag} {}: the extension must be one of .{}",
@@ -315,7 +351,9 @@ pub fn run(a: TrainArgs) -> CmdResult {
         Some(ck) => {
             let mut s = settings(&a, &file).or_else(|e| {
                 if a.data.is_none() && file.data.is_none() {
-                    Err(Fail::input("--data is required with --resume (the same data the run was trained on)"))
+                    Err(Fail::input(
+                        "--data is required with --resume (the same data the run was trained on)",
+                    ))
                 } else {
                     Err(e)
                 }
@@ -353,7 +391,11 @@ pub fn run(a: TrainArgs) -> CmdResult {
             if a.epochs.is_some() || file.epochs.is_some() {
                 t.set_epochs(s.train.epochs);
             }
-            eprintln!("resuming after epoch {} (step {})", t.progress().epochs_done, t.progress().step);
+            eprintln!(
+                "resuming after epoch {} (step {})",
+                t.progress().epochs_done,
+                t.progress().step
+            );
             t
         }
         None => {
@@ -367,8 +409,16 @@ pub fn run(a: TrainArgs) -> CmdResult {
             Trainer::new(model, task, s.train.clone()).map_err(fail)?
         }
     };
-    let metric_name = if task == Task::Classification { "acc" } else { "mae" };
-    let console = if a.json { Console::new(metric_name).plain() } else { Console::new(metric_name) };
+    let metric_name = if task == Task::Classification {
+        "acc"
+    } else {
+        "mae"
+    };
+    let console = if a.json {
+        Console::new(metric_name).plain()
+    } else {
+        Console::new(metric_name)
+    };
     let mut observer = CliObserver {
         console,
         metrics,
@@ -380,7 +430,12 @@ pub fn run(a: TrainArgs) -> CmdResult {
     let start = Instant::now();
     let epochs_before = trainer.progress().epochs_done;
     trainer
-        .fit(&prepared.data, &prepared.train_rows, &prepared.val_rows, &mut observer)
+        .fit(
+            &prepared.data,
+            &prepared.train_rows,
+            &prepared.val_rows,
+            &mut observer,
+        )
         .map_err(fail)?;
     let seconds = start.elapsed().as_secs_f64();
     let history = trainer.progress().history.clone();
@@ -388,11 +443,28 @@ pub fn run(a: TrainArgs) -> CmdResult {
     let train_seconds: f64 = new_records.iter().map(|r| r.seconds).sum();
     let samples = (prepared.train_rows.len() * new_records.len()) as f64;
     if trainer.progress().stopped_early {
-        eprintln!("early stopping after epoch {}", trainer.progress().epochs_done);
+        eprintln!(
+            "early stopping after epoch {}",
+            trainer.progress().epochs_done
+        );
     }
-    let test = trainer.evaluate(&prepared.test, &(0..prepared.test.len()).collect::<Vec<_>>()).map_err(fail)?;
+    let test = trainer
+        .evaluate(
+            &prepared.test,
+            &(0..prepared.test.len()).collect::<Vec<_>>(),
+        )
+        .map_err(fail)?;
     if let Some(p) = &plot {
-        plot_training_curves(p, &history, if task == Task::Classification { "accuracy" } else { "MAE" }).map_err(fail)?;
+        plot_training_curves(
+            p,
+            &history,
+            if task == Task::Classification {
+                "accuracy"
+            } else {
+                "MAE"
+            },
+        )
+        .map_err(fail)?;
     }
     if let Some(g) = &a.grad_norms {
         print_grad_norms(&trainer.layer_names(), &history);
@@ -400,7 +472,11 @@ pub fn run(a: TrainArgs) -> CmdResult {
             plot_grad_norms(p, &trainer.layer_names(), &history).map_err(fail)?;
         }
     }
-    let sps = if train_seconds > 0.0 { samples / train_seconds } else { 0.0 };
+    let sps = if train_seconds > 0.0 {
+        samples / train_seconds
+    } else {
+        0.0
+    };
     if a.json {
         let mut o = serde_json::Map::new();
         o.insert("test_loss".into(), test.loss.into());
@@ -418,9 +494,15 @@ pub fn run(a: TrainArgs) -> CmdResult {
         println!("{}", serde_json::Value::Object(o));
     } else {
         match (test.accuracy, test.mae, test.rmse) {
-            (Some(acc), _, _) => println!("test: loss {:.4}  accuracy {:.4} ({} rows)", test.loss, acc, test.n),
+            (Some(acc), _, _) => println!(
+                "test: loss {:.4}  accuracy {:.4} ({} rows)",
+                test.loss, acc, test.n
+            ),
             (_, Some(mae), Some(rmse)) => {
-                println!("test: loss {:.4}  MAE {:.4}  RMSE {:.4} ({} rows)", test.loss, mae, rmse, test.n)
+                println!(
+                    "test: loss {:.4}  MAE {:.4}  RMSE {:.4} ({} rows)",
+                    test.loss, mae, rmse, test.n
+                )
             }
             _ => println!("test: loss {:.4}", test.loss),
         }

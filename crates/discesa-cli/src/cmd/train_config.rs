@@ -54,7 +54,11 @@ impl FileConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Fail::input(format!("{}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| {
-            Fail::input(format!("{}: {}", path.display(), e.to_string().replace('\n', " ")))
+            Fail::input(format!(
+                "{}: {}",
+                path.display(),
+                e.to_string().replace('\n', " ")
+            ))
         })
     }
 }
