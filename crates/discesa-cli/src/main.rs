@@ -20,7 +20,7 @@ enum Command {
     /// Measure kernels, autodiff overhead and training throughput (one RESULT line per figure).
     Bench(cmd::bench::BenchArgs),
     /// Train an MLP on CSV, MNIST or npy data (progress, metrics, plots, checkpoints, resume).
-    Train(cmd::train::TrainArgs),
+    Train(Box<cmd::train::TrainArgs>),
     /// Score a checkpoint on labelled data.
     Evaluate(cmd::evaluate::EvaluateArgs),
     /// Write a checkpoint's predictions for new rows to a CSV file.
@@ -39,7 +39,7 @@ fn main() {
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
-        Command::Train(a) => cmd::train::run(a),
+        Command::Train(a) => cmd::train::run(*a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
     };

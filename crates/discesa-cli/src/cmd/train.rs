@@ -349,13 +349,13 @@ pub fn run(a: TrainArgs) -> CmdResult {
     // On resume the data options come from the checkpoint so the split is the same.
     let s = match &resume_from {
         Some(ck) => {
-            let mut s = settings(&a, &file).or_else(|e| {
+            let mut s = settings(&a, &file).map_err(|e| {
                 if a.data.is_none() && file.data.is_none() {
-                    Err(Fail::input(
+                    Fail::input(
                         "--data is required with --resume (the same data the run was trained on)",
-                    ))
+                    )
                 } else {
-                    Err(e)
+                    e
                 }
             })?;
             let p = &ck.state.preprocessing;

@@ -160,12 +160,17 @@ mod tests {
         let o = CheckOptions::default();
         let t = Tensor::rand_uniform([4, 3], 0.0, 1.0, 3);
         for r in [
-            gradcheck(|v| half_mse(v[0], &y), &[p.clone()], o).unwrap(),
-            gradcheck(|v| mse(v[0], &y), &[p.clone()], o).unwrap(),
-            gradcheck(|v| cross_entropy(v[0], &[2, 0, 1, 1]), &[p.clone()], o).unwrap(),
+            gradcheck(|v| half_mse(v[0], &y), std::slice::from_ref(&p), o).unwrap(),
+            gradcheck(|v| mse(v[0], &y), std::slice::from_ref(&p), o).unwrap(),
+            gradcheck(
+                |v| cross_entropy(v[0], &[2, 0, 1, 1]),
+                std::slice::from_ref(&p),
+                o,
+            )
+            .unwrap(),
             gradcheck(
                 |v| binary_cross_entropy_with_logits(v[0], &t),
-                &[p.clone()],
+                std::slice::from_ref(&p),
                 o,
             )
             .unwrap(),

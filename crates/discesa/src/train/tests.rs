@@ -182,3 +182,28 @@ fn predict_matches_evaluate() {
     assert_eq!(acc, t.evaluate(&data, &rows).unwrap().accuracy.unwrap());
     assert!(t.predict(&[1.0; 5]).is_err());
 }
+
+#[test]
+fn deep_sigmoid_network_shows_vanishing_gradients() {
+    let data = blobs(64);
+    let rows: Vec<usize> = (0..64).collect();
+    let model = MlpConfig {
+        inputs: 4,
+        hidden: vec![16; 10],
+        outputs: 3,
+        activation: Activation::Sigmoid,
+        dropout: vec![],
+    };
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 16,
+        optimizer: OptimizerKind::Sgd,
+        lr: 0.01,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(model, Task::Classification, config).unwrap();
+    t.fit(&data, &rows, &[], &mut Silent).unwrap();
+    let norms = &t.progress().history[0].grad_norms;
+    assert_eq!(norms.len(), 11);
+    assert!(norms[10] / norms[0] > 1e3, "{norms:?}");
+}
