@@ -32,6 +32,12 @@ enum Command {
     Descend(cmd::descend::DescendArgs),
     /// Regenerate the lecture's pictures of gradient descent into a directory.
     Gallery(cmd::gallery::GalleryArgs),
+    /// Train an MLP on CSV, MNIST or npy data (progress, metrics, plots, checkpoints, resume).
+    Train(Box<cmd::train::TrainArgs>),
+    /// Score a checkpoint on labelled data.
+    Evaluate(cmd::evaluate::EvaluateArgs),
+    /// Write a checkpoint's predictions for new rows to a CSV file.
+    Predict(cmd::predict::PredictArgs),
 }
 
 fn main() {
@@ -50,6 +56,9 @@ fn main() {
         Command::Hessian(a) => cmd::hessian::run(a),
         Command::Descend(a) => cmd::descend::run(a),
         Command::Gallery(a) => cmd::gallery::run(a),
+        Command::Train(a) => cmd::train::run(*a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", e.message);

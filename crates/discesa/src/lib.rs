@@ -2,13 +2,15 @@
 //!
 //! - [`tensor`]: n-dimensional `f32`/`f64` arrays with broadcasting and fast matrix products.
 //! - [`autodiff`]: the tape, backward, `grad`, Hessian-vector products and gradient checks.
-//! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 //! - [`expr`]: the formula language, symbolic derivatives and readable printing.
 //! - [`formula`]: formulas lowered onto the tape: gradients, Hessians, descent paths, figures.
+//! - [`nn`]: modules, layers, losses and metrics over one flat parameter buffer.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
-//! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
+//! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
+//! - [`train`]: the training loop, progress, metrics files, figures and resumable checkpoints.
 //! - [`checkpoint`]: atomic writes and safetensors files.
-//! - [`plot`]: pictures of descent paths, surfaces and training curves (PNG or SVG).
+//! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
+//! - [`bench`]: the benchmark workloads of `discesa bench` and `cargo bench`.
 #![warn(missing_docs)]
 
 pub mod autodiff;
@@ -18,9 +20,11 @@ pub mod data;
 pub mod error;
 pub mod expr;
 pub mod formula;
+pub mod nn;
 pub mod optim;
 pub mod plot;
 pub mod tensor;
+pub mod train;
 
 pub use autodiff::{Tape, Var};
 pub use error::{Error, Result};

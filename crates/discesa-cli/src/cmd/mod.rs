@@ -3,7 +3,11 @@
 pub mod bench;
 pub mod demo;
 pub mod descend;
+pub mod evaluate;
 pub mod formula_util;
 pub mod gallery;
 pub mod grad;
 pub mod hessian;
+pub mod predict;
+pub mod train;
+mod train_config;

@@ -1,0 +1,534 @@
+//! `discesa train`: train an MLP on a CSV file, an MNIST directory or npy data, with progress,
+//! metrics, figures, checkpoints and resume.
+
+use super::train_config::{FileConfig, OneOrMany};
+use crate::fail::{CmdResult, Fail};
+use clap::Args;
+use discesa::data::Task;
+use discesa::nn::{Activation, MlpConfig};
+use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
+use discesa::train::{
+    load_checkpoint, plot_grad_norms, plot_training_curves, prepare, save_checkpoint,
+    write_metrics, Console, EpochRecord, Observer, PrepareOptions, Preprocessing,
+    Result as TrainResult, TrainConfig, TrainError, Trainer,
+};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const EXAMPLES: &str = "Examples:
+  discesa train --data ../shared/data/iris.csv --target species --hidden 16 --epochs 50 --lr 0.01
+  discesa train --data ../shared/data/mnist --hidden 256,128 --dropout 0.4,0.3 --optimizer adam \\
+      --lr 1e-3 --batch-size 128 --epochs 10 --checkpoint runs/mnist --metrics runs/mnist.csv --plot runs/mnist.png
+  discesa train --checkpoint runs/mnist --resume --epochs 15      # continue a stopped run
+  discesa train --config mnist.toml --lr 3e-4                      # flags override the file";
+
+/// Options of `discesa train`.
+#[derive(Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct TrainArgs {
+    /// Data: a CSV/TSV file with a header, an MNIST directory (four IDX files) or a directory with x.npy and y.npy.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// CSV target column (default: the last column).
+    #[arg(long)]
+    target: Option<String>,
+    /// classification or regression (default: inferred from the target column).
+    #[arg(long)]
+    task: Option<String>,
+    /// Hidden layer widths, comma-separated (e.g. 256,128); empty for a linear model.
+    #[arg(long)]
+    hidden: Option<String>,
+    /// relu, leaky_relu[:slope], tanh, sigmoid, gelu.
+    #[arg(long)]
+    activation: Option<String>,
+    /// Dropout rate after every hidden layer, or one per layer (0.4,0.3).
+    #[arg(long)]
+    dropout: Option<String>,
+    /// sgd, momentum, nesterov, rmsprop, adam, adamw.
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate (positive).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Rows per step.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Epochs (total, also when resuming).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seed of initialisation, split, shuffling and dropout.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fraction of rows held out for the test score (CSV; MNIST has its own test set).
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Fraction of rows used for validation each epoch.
+    #[arg(long)]
+    val_fraction: Option<f64>,
+    /// Checkpoint directory, written after every epoch (model.safetensors + state.json).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue the run saved in --checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Per-epoch metrics file: .csv, or .jsonl for JSON lines.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Training-curve figure (.png or .svg).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Log each layer's gradient norm per epoch; with a file (.png/.svg), also plot them.
+    #[arg(long, num_args = 0..=1, value_name = "FILE")]
+    grad_norms: Option<Option<PathBuf>>,
+    /// Worker threads for matrix products.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Learning-rate schedule over epochs: constant, step:10:0.5, exp:0.95, cosine:20, warmup:2+cosine:20.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Weight decay (biases are not decayed).
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Clip the gradient to this L2 norm.
+    #[arg(long)]
+    clip_grad_norm: Option<f64>,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Do not standardise CSV features.
+    #[arg(long)]
+    no_standardize: bool,
+    /// Print one JSON object with the results at the end.
+    #[arg(long)]
+    json: bool,
+    /// TOML file with the same keys as these flags (flags win).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+}
+
+/// Maps a library error to a one-line failure: input problems exit 2, the rest 1.
+pub fn fail(e: TrainError) -> Fail {
+    if e.is_input_error() {
+        Fail::input(e)
+    } else {
+        Fail::runtime(e)
+    }
+}
+
+fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>, Fail> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<T>()
+                .map_err(|_| Fail::input(format!("--{what}: `{p}` is not a valid number in `{s}`")))
+        })
+        .collect()
+}
+
+fn check_positive(name: &str, v: f64) -> Result<f64, Fail> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Fail::input(format!(
+            "--{name} must be a positive finite number, got {v}"
+        )))
+    }
+}
+
+/// The merged settings.
+struct Settings {
+    data: PathBuf,
+    prep: PrepareOptions,
+    hidden: Vec<usize>,
+    activation: Activation,
+    dropout: Vec<f64>,
+    train: TrainConfig,
+    threads: Option<usize>,
+}
+
+fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
+    let data = a.data.clone().or_else(|| f.data.clone()).ok_or_else(|| {
+        Fail::input("--data is required (a CSV file, an MNIST directory or an npy directory)")
+    })?;
+    let task = match a.task.clone().or_else(|| f.task.clone()) {
+        None => None,
+        Some(t) => Some(match t.to_ascii_lowercase().as_str() {
+            "classification" => Task::Classification,
+            "regression" => Task::Regression,
+            _ => {
+                return Err(Fail::input(format!(
+                    "--task `{t}` must be classification or regression"
+                )))
+            }
+        }),
+    };
+    let hidden = match &a.hidden {
+        Some(s) => parse_list::<usize>("hidden", s)?,
+        None => f.hidden.clone().unwrap_or_else(|| vec![64]),
+    };
+    if hidden.contains(&0) {
+        return Err(Fail::input("--hidden: layer widths must be positive"));
+    }
+    let activation = Activation::parse(
+        &a.activation
+            .clone()
+            .or_else(|| f.activation.clone())
+            .unwrap_or_else(|| "relu".into()),
+    )
+    .map_err(|e| Fail::input(format!("--activation: {e}")))?;
+    let dropout = match (&a.dropout, &f.dropout) {
+        (Some(s), _) => parse_list::<f64>("dropout", s)?,
+        (None, Some(OneOrMany::One(p))) => vec![*p],
+        (None, Some(OneOrMany::Many(v))) => v.clone(),
+        (None, None) => vec![],
+    };
+    if let Some(p) = dropout.iter().find(|p| !(0.0..1.0).contains(*p)) {
+        return Err(Fail::input(format!(
+            "--dropout: rate {p} must be in [0, 1)"
+        )));
+    }
+    if dropout.len() > 1 && dropout.len() != hidden.len() {
+        return Err(Fail::input(format!(
+            "--dropout: {} rates given for {} hidden layers (give one rate, or one per layer)",
+            dropout.len(),
+            hidden.len()
+        )));
+    }
+    let optimizer: OptimizerKind = a
+        .optimizer
+        .clone()
+        .or_else(|| f.optimizer.clone())
+        .unwrap_or_else(|| "adam".into())
+        .parse()
+        .map_err(|e| Fail::input(format!("--optimizer: {e}")))?;
+    let lr = check_positive("lr", a.lr.or(f.lr).unwrap_or(1e-3))?;
+    let batch_size = a.batch_size.or(f.batch_size).unwrap_or(64);
+    let epochs = a.epochs.or(f.epochs).unwrap_or(20);
+    if batch_size == 0 || epochs == 0 {
+        return Err(Fail::input("--batch-size and --epochs must be at least 1"));
+    }
+    let schedule = match a.schedule.clone().or_else(|| f.schedule.clone()) {
+        Some(s) => Schedule::parse(&s).map_err(|e| Fail::input(format!("--schedule: {e}")))?,
+        None => Schedule::default(),
+    };
+    let weight_decay = match a.weight_decay.or(f.weight_decay) {
+        Some(w) if !(w.is_finite() && w >= 0.0) => {
+            return Err(Fail::input(format!(
+                "--weight-decay must be a non-negative number, got {w}"
+            )))
+        }
+        w => w,
+    };
+    let clip = a
+        .clip_grad_norm
+        .or(f.clip_grad_norm)
+        .map(|c| check_positive("clip-grad-norm", c))
+        .transpose()?;
+    let patience = a.patience.or(f.patience);
+    if patience == Some(0) {
+        return Err(Fail::input("--patience must be at least 1"));
+    }
+    let threads = a.threads.or(f.threads);
+    if threads == Some(0) {
+        return Err(Fail::input("--threads must be at least 1"));
+    }
+    let seed = a.seed.or(f.seed).unwrap_or(1);
+    Ok(Settings {
+        data,
+        prep: PrepareOptions {
+            target: a.target.clone().or_else(|| f.target.clone()),
+            task,
+            test_fraction: a.test_fraction.or(f.test_fraction).unwrap_or(0.2),
+            val_fraction: a.val_fraction.or(f.val_fraction).unwrap_or(0.1),
+            seed,
+            standardize: !(a.no_standardize || f.no_standardize.unwrap_or(false)),
+        },
+        hidden,
+        activation,
+        dropout,
+        train: TrainConfig {
+            epochs,
+            batch_size,
+            seed,
+            optimizer,
+            lr,
+            optim_options: OptimOptions {
+                weight_decay,
+                ..OptimOptions::default()
+            },
+            schedule,
+            clip_grad_norm: clip,
+            patience,
+            ..TrainConfig::default()
+        },
+        threads,
+    })
+}
+
+/// Writes metrics and checkpoints after each epoch, and reports progress.
+struct CliObserver {
+    console: Console,
+    metrics: Option<PathBuf>,
+    checkpoint: Option<PathBuf>,
+    preprocessing: Preprocessing,
+    class_names: Option<Vec<String>>,
+    grad_norm_columns: bool,
+}
+
+impl Observer for CliObserver {
+    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize, rows: usize) {
+        self.console.on_epoch_start(epoch, epochs, batches, rows);
+    }
+
+    fn on_batch(&mut self, batch: usize, loss: f64, sps: f64) {
+        self.console.on_batch(batch, loss, sps);
+    }
+
+    fn on_epoch_end(&mut self, trainer: &Trainer, record: &EpochRecord) -> TrainResult<()> {
+        self.console.on_epoch_end(trainer, record)?;
+        if let Some(path) = &self.metrics {
+            let layers = if self.grad_norm_columns {
+                trainer.layer_names()
+            } else {
+                Vec::new()
+            };
+            write_metrics(path, &trainer.progress().history, &layers)?;
+        }
+        if let Some(dir) = &self.checkpoint {
+            save_checkpoint(
+                dir,
+                trainer,
+                &self.preprocessing,
+                self.class_names.as_deref(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn check_output_path(flag: &str, path: &Path, exts: &[&str]) -> Result<(), Fail> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !exts.contains(&ext.as_str()) {
+        return Err(Fail::input(format!(
+            "--{flag} {}: the extension must be one of .{}",
+            path.display(),
+            exts.join(", .")
+        )));
+    }
+    Ok(())
+}
+
+pub fn run(a: TrainArgs) -> CmdResult {
+    let file = match &a.config {
+        Some(p) => FileConfig::read(p)?,
+        None => FileConfig::default(),
+    };
+    let metrics = a.metrics.clone().or_else(|| file.metrics.clone());
+    let plot = a.plot.clone().or_else(|| file.plot.clone());
+    let checkpoint = a.checkpoint.clone().or_else(|| file.checkpoint.clone());
+    if let Some(p) = &metrics {
+        check_output_path("metrics", p, &["csv", "jsonl", "json", "ndjson"])?;
+    }
+    if let Some(p) = &plot {
+        check_output_path("plot", p, &["png", "svg"])?;
+    }
+    if let Some(Some(p)) = &a.grad_norms {
+        check_output_path("grad-norms", p, &["png", "svg"])?;
+    }
+    if a.resume && checkpoint.is_none() {
+        return Err(Fail::input("--resume needs --checkpoint DIR"));
+    }
+    let resume_from = match (&checkpoint, a.resume) {
+        (Some(dir), true) => Some(load_checkpoint(dir).map_err(fail)?),
+        _ => None,
+    };
+    // On resume the data options come from the checkpoint so the split is the same.
+    let s = match &resume_from {
+        Some(ck) => {
+            let mut s = settings(&a, &file).map_err(|e| {
+                if a.data.is_none() && file.data.is_none() {
+                    Fail::input(
+                        "--data is required with --resume (the same data the run was trained on)",
+                    )
+                } else {
+                    e
+                }
+            })?;
+            let p = &ck.state.preprocessing;
+            s.prep.target = p.target.clone();
+            s.prep.test_fraction = p.test_fraction;
+            s.prep.val_fraction = p.val_fraction;
+            s.prep.seed = p.split_seed;
+            s.prep.standardize = p.standardizer.is_some();
+            s
+        }
+        None => settings(&a, &file)?,
+    };
+    if let Some(n) = s.threads {
+        discesa::tensor::set_num_threads(n);
+    }
+    let prepared = prepare(&s.data, &s.prep).map_err(fail)?;
+    if let Some(note) = &prepared.note {
+        eprintln!("note: {note}");
+    }
+    let task = prepared.data.task();
+    let class_names = prepared.data.class_names().map(<[String]>::to_vec);
+    let mut trainer = match &resume_from {
+        Some(ck) => {
+            if ck.state.model.inputs != prepared.data.n_features() {
+                return Err(Fail::input(format!(
+                    "the checkpoint's model expects {} features but {} has {}",
+                    ck.state.model.inputs,
+                    s.data.display(),
+                    prepared.data.n_features()
+                )));
+            }
+            let mut t = ck.trainer().map_err(fail)?;
+            if a.epochs.is_some() || file.epochs.is_some() {
+                t.set_epochs(s.train.epochs);
+            }
+            eprintln!(
+                "resuming after epoch {} (step {})",
+                t.progress().epochs_done,
+                t.progress().step
+            );
+            t
+        }
+        None => {
+            let model = MlpConfig {
+                inputs: prepared.data.n_features(),
+                hidden: s.hidden.clone(),
+                outputs: prepared.data.n_outputs(),
+                activation: s.activation,
+                dropout: s.dropout.clone(),
+            };
+            Trainer::new(model, task, s.train.clone()).map_err(fail)?
+        }
+    };
+    let metric_name = if task == Task::Classification {
+        "acc"
+    } else {
+        "mae"
+    };
+    let console = if a.json {
+        Console::new(metric_name).plain()
+    } else {
+        Console::new(metric_name)
+    };
+    let mut observer = CliObserver {
+        console,
+        metrics,
+        checkpoint,
+        preprocessing: prepared.preprocessing.clone(),
+        class_names,
+        grad_norm_columns: a.grad_norms.is_some(),
+    };
+    let start = Instant::now();
+    let epochs_before = trainer.progress().epochs_done;
+    trainer
+        .fit(
+            &prepared.data,
+            &prepared.train_rows,
+            &prepared.val_rows,
+            &mut observer,
+        )
+        .map_err(fail)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let history = trainer.progress().history.clone();
+    let new_records = &history[epochs_before.min(history.len())..];
+    let train_seconds: f64 = new_records.iter().map(|r| r.seconds).sum();
+    let samples = (prepared.train_rows.len() * new_records.len()) as f64;
+    if trainer.progress().stopped_early {
+        eprintln!(
+            "early stopping after epoch {}",
+            trainer.progress().epochs_done
+        );
+    }
+    let test = trainer
+        .evaluate(
+            &prepared.test,
+            &(0..prepared.test.len()).collect::<Vec<_>>(),
+        )
+        .map_err(fail)?;
+    if let Some(p) = &plot {
+        plot_training_curves(
+            p,
+            &history,
+            if task == Task::Classification {
+                "accuracy"
+            } else {
+                "MAE"
+            },
+        )
+        .map_err(fail)?;
+    }
+    if let Some(g) = &a.grad_norms {
+        print_grad_norms(&trainer.layer_names(), &history);
+        if let Some(p) = g {
+            plot_grad_norms(p, &trainer.layer_names(), &history).map_err(fail)?;
+        }
+    }
+    let sps = if train_seconds > 0.0 {
+        samples / train_seconds
+    } else {
+        0.0
+    };
+    if a.json {
+        let mut o = serde_json::Map::new();
+        o.insert("test_loss".into(), test.loss.into());
+        if let Some(acc) = test.accuracy {
+            o.insert("test_accuracy".into(), acc.into());
+        }
+        if let (Some(mae), Some(rmse)) = (test.mae, test.rmse) {
+            o.insert("test_mae".into(), mae.into());
+            o.insert("test_rmse".into(), rmse.into());
+        }
+        o.insert("epochs".into(), trainer.progress().epochs_done.into());
+        o.insert("seconds".into(), seconds.into());
+        o.insert("train_seconds".into(), train_seconds.into());
+        o.insert("samples_per_second".into(), sps.into());
+        println!("{}", serde_json::Value::Object(o));
+    } else {
+        match (test.accuracy, test.mae, test.rmse) {
+            (Some(acc), _, _) => println!(
+                "test: loss {:.4}  accuracy {:.4} ({} rows)",
+                test.loss, acc, test.n
+            ),
+            (_, Some(mae), Some(rmse)) => {
+                println!(
+                    "test: loss {:.4}  MAE {:.4}  RMSE {:.4} ({} rows)",
+                    test.loss, mae, rmse, test.n
+                )
+            }
+            _ => println!("test: loss {:.4}", test.loss),
+        }
+        println!(
+            "{} epochs in {:.2}s of training ({:.0} samples/s), {:.2}s in total",
+            trainer.progress().epochs_done,
+            train_seconds,
+            sps,
+            seconds
+        );
+    }
+    Ok(())
+}
+
+/// The per-layer gradient-norm table on stderr, one row per epoch.
+fn print_grad_norms(layers: &[String], history: &[EpochRecord]) {
+    let mut header = format!("{:>6}", "epoch");
+    for l in layers {
+        header.push_str(&format!(" {l:>12}"));
+    }
+    eprintln!("mean gradient norm per layer:\n{header}");
+    for r in history {
+        let mut line = format!("{:>6}", r.epoch);
+        for v in &r.grad_norms {
+            line.push_str(&format!(" {v:>12.3e}"));
+        }
+        eprintln!("{line}");
+    }
+}

@@ -1,0 +1,131 @@
+//! The `Module` trait: a layer declares named parameters and computes its output from leaves
+//! of the model's flat parameter buffer.
+
+use super::params::{ParamSpec, ParamStore};
+use crate::autodiff::Var;
+use crate::error::{invalid, Result};
+use crate::tensor::Element;
+use std::cell::Cell;
+
+/// A building block of a network.
+///
+/// Modules hold configuration only; parameter values live in one [`ParamStore`] per model. A
+/// module receives the leaves of its own parameters, in the order of
+/// [`param_specs`](Self::param_specs), so containers just hand each child its slice.
+pub trait Module<T: Element>: Send + Sync {
+    /// A short description (`Linear(784 → 256)`), used in messages and summaries.
+    fn describe(&self) -> String;
+
+    /// The parameters this module owns, with names relative to it (`weight`, `bias`).
+    fn param_specs(&self) -> Vec<ParamSpec>;
+
+    /// Number of parameter tensors (the length of the slice `forward` expects).
+    fn num_param_tensors(&self) -> usize {
+        self.param_specs().len()
+    }
+
+    /// Computes the output for a batch `x` given this module's parameter leaves.
+    fn forward<'t>(
+        &self,
+        x: Var<'t, T>,
+        params: &[Var<'t, T>],
+        ctx: &ForwardCtx,
+    ) -> Result<Var<'t, T>>;
+}
+
+/// Calls `f` with every parameter's full name and spec, in layout order (visit by name).
+pub fn visit_params<T: Element>(module: &dyn Module<T>, mut f: impl FnMut(&ParamSpec)) {
+    for spec in module.param_specs() {
+        f(&spec);
+    }
+}
+
+/// A fresh flat parameter buffer for `module`, initialised from `seed`.
+pub fn init_params<T: Element>(module: &dyn Module<T>, seed: u64) -> Result<ParamStore<T>> {
+    ParamStore::init(&module.param_specs(), seed)
+}
+
+/// Checks that a module got as many parameter leaves as it declared.
+pub(crate) fn expect_params<T: Element>(
+    module: &str,
+    params: &[Var<'_, T>],
+    n: usize,
+) -> Result<()> {
+    if params.len() != n {
+        return Err(invalid(
+            "forward",
+            format!(
+                "{module} expects {n} parameter tensors, got {}",
+                params.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Per-call settings of a forward pass: training or evaluation mode, and the randomness of
+/// dropout as a pure function of `(seed, step, dropout layer)`, so a resumed run draws the same
+/// masks as an uninterrupted one.
+#[derive(Debug)]
+pub struct ForwardCtx {
+    /// Training mode (dropout active) or evaluation mode.
+    pub train: bool,
+    /// Run seed.
+    pub seed: u64,
+    /// Global optimisation step.
+    pub step: u64,
+    stream: Cell<u64>,
+}
+
+impl ForwardCtx {
+    /// Training mode for optimisation step `step` of a run seeded with `seed`.
+    pub fn train(seed: u64, step: u64) -> Self {
+        ForwardCtx {
+            train: true,
+            seed,
+            step,
+            stream: Cell::new(0),
+        }
+    }
+
+    /// Evaluation mode: dropout is the identity.
+    pub fn eval() -> Self {
+        ForwardCtx {
+            train: false,
+            seed: 0,
+            step: 0,
+            stream: Cell::new(0),
+        }
+    }
+
+    /// A fresh seed for the next random layer of this pass.
+    pub fn next_seed(&self) -> u64 {
+        let k = self.stream.get();
+        self.stream.set(k + 1);
+        mix(mix(mix(self.seed) ^ self.step) ^ k)
+    }
+}
+
+/// SplitMix64 finaliser: decorrelates nearby integers into independent-looking seeds.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_differ_by_step_and_layer_and_repeat() {
+        let a = ForwardCtx::train(1, 5);
+        let (a0, a1) = (a.next_seed(), a.next_seed());
+        assert_ne!(a0, a1);
+        let b = ForwardCtx::train(1, 5);
+        assert_eq!(b.next_seed(), a0);
+        assert_ne!(ForwardCtx::train(1, 6).next_seed(), a0);
+        assert_ne!(ForwardCtx::train(2, 5).next_seed(), a0);
+    }
+}

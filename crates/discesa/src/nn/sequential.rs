@@ -1,0 +1,214 @@
+//! Containers: `Sequential` chains modules (parameters named `layers.{i}.…` as in PyTorch's
+//! `self.layers = nn.Sequential(...)`), `Residual` adds a skip connection around a body.
+
+use super::module::{expect_params, ForwardCtx, Module};
+use super::params::ParamSpec;
+use crate::autodiff::Var;
+use crate::error::{shape_err, Result};
+use crate::tensor::Element;
+
+/// Modules applied one after another.
+pub struct Sequential<T: Element> {
+    prefix: String,
+    layers: Vec<Box<dyn Module<T>>>,
+}
+
+impl<T: Element> Sequential<T> {
+    /// An empty chain whose parameters are named `{prefix}.{i}.…` (`layers` by convention; an
+    /// empty prefix gives `{i}.…`).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Sequential {
+            prefix: prefix.into(),
+            layers: Vec::new(),
+        }
+    }
+
+    /// Appends a module.
+    pub fn push(mut self, m: impl Module<T> + 'static) -> Self {
+        self.layers.push(Box::new(m));
+        self
+    }
+
+    /// Appends a boxed module.
+    pub fn push_boxed(&mut self, m: Box<dyn Module<T>>) {
+        self.layers.push(m);
+    }
+
+    /// The modules in order.
+    pub fn layers(&self) -> &[Box<dyn Module<T>>] {
+        &self.layers
+    }
+
+    fn child_prefix(&self, i: usize) -> String {
+        if self.prefix.is_empty() {
+            format!("{i}.")
+        } else {
+            format!("{}.{i}.", self.prefix)
+        }
+    }
+}
+
+impl<T: Element> Module<T> for Sequential<T> {
+    fn describe(&self) -> String {
+        let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        format!("Sequential[{}]", inner.join(", "))
+    }
+
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let prefix = self.child_prefix(i);
+            out.extend(layer.param_specs().into_iter().map(|mut s| {
+                s.name = format!("{prefix}{}", s.name);
+                s
+            }));
+        }
+        out
+    }
+
+    fn num_param_tensors(&self) -> usize {
+        self.layers.iter().map(|l| l.num_param_tensors()).sum()
+    }
+
+    fn forward<'t>(
+        &self,
+        mut x: Var<'t, T>,
+        params: &[Var<'t, T>],
+        ctx: &ForwardCtx,
+    ) -> Result<Var<'t, T>> {
+        expect_params("Sequential", params, self.num_param_tensors())?;
+        let mut at = 0;
+        for layer in &self.layers {
+            let n = layer.num_param_tensors();
+            x = layer.forward(x, &params[at..at + n], ctx)?;
+            at += n;
+        }
+        Ok(x)
+    }
+}
+
+/// `x + body(x)`: a skip connection, which lets gradients bypass the body and keeps deep
+/// networks trainable. The body must keep the input's shape.
+pub struct Residual<T: Element> {
+    body: Sequential<T>,
+}
+
+impl<T: Element> Residual<T> {
+    /// A residual block around `body` (its parameters are named `body.{i}.…`).
+    pub fn new(body: Vec<Box<dyn Module<T>>>) -> Self {
+        let mut seq = Sequential::new("body");
+        for m in body {
+            seq.push_boxed(m);
+        }
+        Residual { body: seq }
+    }
+}
+
+impl<T: Element> Module<T> for Residual<T> {
+    fn describe(&self) -> String {
+        format!("Residual({})", self.body.describe())
+    }
+
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        self.body.param_specs()
+    }
+
+    fn num_param_tensors(&self) -> usize {
+        self.body.num_param_tensors()
+    }
+
+    fn forward<'t>(
+        &self,
+        x: Var<'t, T>,
+        params: &[Var<'t, T>],
+        ctx: &ForwardCtx,
+    ) -> Result<Var<'t, T>> {
+        let y = self.body.forward(x, params, ctx)?;
+        if y.shape() != x.shape() {
+            return Err(shape_err(
+                "Residual",
+                format!(
+                    "the body maps shape {} to {}; a skip connection needs them equal",
+                    x.shape(),
+                    y.shape()
+                ),
+            ));
+        }
+        x.try_add(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autodiff::{gradcheck, CheckOptions, Tape};
+    use crate::nn::{init_params, Activation, Linear};
+    use crate::tensor::Tensor;
+
+    fn block() -> Residual<f64> {
+        Residual::new(vec![
+            Box::new(Linear::xavier(3, 3)),
+            Box::new(Activation::Tanh),
+            Box::new(Linear::xavier(3, 3)),
+        ])
+    }
+
+    #[test]
+    fn names_follow_pytorch_and_forward_chains() {
+        let net = Sequential::<f64>::new("layers")
+            .push(Linear::new(2, 3))
+            .push(Activation::Relu)
+            .push(Linear::new(3, 1));
+        let names: Vec<String> = net.param_specs().into_iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "layers.0.weight",
+                "layers.0.bias",
+                "layers.2.weight",
+                "layers.2.bias"
+            ]
+        );
+        let p = init_params(&net, 1).unwrap();
+        let tape = Tape::new();
+        let x = tape.constant(Tensor::ones([5, 2]));
+        let y = net
+            .forward(x, &p.leaves(&tape), &ForwardCtx::eval())
+            .unwrap();
+        assert_eq!(y.shape().dims(), &[5, 1]);
+        assert!(net.forward(x, &[], &ForwardCtx::eval()).is_err());
+    }
+
+    #[test]
+    fn residual_adds_input_and_passes_gradcheck() {
+        let b = block();
+        let p = init_params(&b, 2).unwrap();
+        let names: Vec<String> = b.param_specs().into_iter().map(|s| s.name).collect();
+        assert_eq!(names[0], "body.0.weight");
+        // With a zero body the block is the identity.
+        let tape = Tape::new();
+        let zeros: Vec<_> = p
+            .views()
+            .iter()
+            .map(|v| tape.constant(Tensor::zeros(*v.shape())))
+            .collect();
+        let x = tape.constant(Tensor::rand_normal([2, 3], 0.0, 1.0, 3));
+        let y = b.forward(x, &zeros, &ForwardCtx::eval()).unwrap();
+        assert_eq!(y.value().as_slice(), x.value().as_slice());
+        let mut inputs = vec![Tensor::rand_normal([4, 3], 0.0, 1.0, 4)];
+        inputs.extend(p.views());
+        let r = gradcheck(
+            |v| b.forward(v[0], &v[1..], &ForwardCtx::eval()),
+            &inputs,
+            CheckOptions::default(),
+        )
+        .unwrap();
+        assert!(r.passed, "{r}");
+        let wide = Residual::<f64>::new(vec![Box::new(Linear::new(3, 2))]);
+        let p = init_params(&wide, 1).unwrap();
+        let tape = Tape::new();
+        let x = tape.constant(Tensor::zeros([2, 3]));
+        let err = wide.forward(x, &p.constants(&tape), &ForwardCtx::eval());
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Checkpoint directories: `model.safetensors` (PyTorch-style names, readable by Python's
+//! `safetensors`) and `state.json` (optimizer state, progress, seeds, model and training
+//! configuration, data preprocessing, class names, task), both written atomically.
+//!
+//! Resuming needs no random-generator stream: shuffling depends only on (seed, epoch) and
+//! dropout masks only on (seed, step), so a run stopped after epoch k and resumed ends with
+//! the same weights, bit for bit, as one that never stopped.
+
+use super::{Result, TrainConfig, TrainError, TrainProgress, Trainer};
+use crate::checkpoint::{
+    load_safetensors_file, save_safetensors_with_metadata, write_json_atomic, TensorData,
+};
+use crate::data::{load, CsvSchema, Dataset, LoadOptions, Standardizer, Task};
+use crate::nn::{Mlp, MlpConfig, Module};
+use crate::optim::OptimizerState;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Version of the `state.json` layout.
+pub const FORMAT_VERSION: u32 = 1;
+/// Weights file inside a checkpoint directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// State file inside a checkpoint directory.
+pub const STATE_FILE: &str = "state.json";
+
+/// How raw input becomes model features; applied again at evaluation and prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessing {
+    /// `csv`, `mnist` or `npy`.
+    pub format: String,
+    /// Feature standardisation fitted on the training split.
+    pub standardizer: Option<Standardizer>,
+    /// CSV encoding (columns, categories, classes).
+    pub csv_schema: Option<CsvSchema>,
+    /// Pixel scaling applied by the IDX reader (1/255).
+    pub image_scale: Option<f64>,
+    /// Target column asked for.
+    pub target: Option<String>,
+    /// Test fraction of the split.
+    pub test_fraction: f64,
+    /// Validation fraction of the split.
+    pub val_fraction: f64,
+    /// Split seed.
+    pub split_seed: u64,
+}
+
+impl Preprocessing {
+    /// Reads a labelled file (or MNIST directory: its test split) encoded like the training data.
+    pub fn load_labelled(&self, path: &Path) -> Result<Dataset> {
+        let mut data = match &self.csv_schema {
+            Some(schema) => schema.encode(path)?.into_dataset()?,
+            None => {
+                let l = load(path, &LoadOptions::default())?;
+                l.test.unwrap_or(l.train)
+            }
+        };
+        if let Some(s) = &self.standardizer {
+            s.apply(&mut data)?;
+        }
+        Ok(data)
+    }
+
+    /// Reads inputs for prediction (the target column may be absent): features and the source
+    /// line (CSV) or row index of each sample.
+    pub fn load_inputs(&self, path: &Path) -> Result<(Vec<f32>, Vec<u64>)> {
+        let (mut features, lines) = match &self.csv_schema {
+            Some(schema) => {
+                let e = schema.encode(path)?;
+                (e.features, e.lines)
+            }
+            None => {
+                let l = load(path, &LoadOptions::default())?;
+                let d = l.test.unwrap_or(l.train);
+                let n = d.len() as u64;
+                (d.into_parts().0, (0..n).collect())
+            }
+        };
+        if let Some(s) = &self.standardizer {
+            s.apply_rows(&mut features)?;
+        }
+        Ok((features, lines))
+    }
+}
+
+/// How randomness is derived, recorded so a reader knows no generator state is needed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RngInfo {
+    /// Run seed.
+    pub seed: u64,
+    /// Shuffling scheme.
+    pub shuffle: String,
+    /// Dropout scheme.
+    pub dropout: String,
+}
+
+/// Everything in `state.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// Layout version.
+    pub format_version: u32,
+    /// Model architecture.
+    pub model: MlpConfig,
+    /// Classification or regression.
+    pub task: Task,
+    /// Class names in label order (classification).
+    pub class_names: Option<Vec<String>>,
+    /// Input encoding.
+    pub preprocessing: Preprocessing,
+    /// Training configuration.
+    pub train: TrainConfig,
+    /// Epoch and step counters, early-stopping state, history.
+    pub progress: TrainProgress,
+    /// Optimizer hyper-parameters, step count and moment buffers.
+    pub optimizer: OptimizerState,
+    /// Seeds.
+    pub rng: RngInfo,
+}
+
+/// A checkpoint read back: its state and the flat weights in model layout.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// `state.json`.
+    pub state: CheckpointState,
+    /// Weights in the model's flat layout.
+    pub weights: Vec<f32>,
+}
+
+impl Checkpoint {
+    /// A trainer continuing this run.
+    pub fn trainer(&self) -> Result<Trainer> {
+        Trainer::restore(
+            self.state.model.clone(),
+            self.state.task,
+            self.state.train.clone(),
+            &self.weights,
+            Some(&self.state.optimizer),
+            self.state.progress.clone(),
+        )
+    }
+}
+
+/// Writes `dir/model.safetensors` then `dir/state.json`, each atomically.
+pub fn save_checkpoint(
+    dir: &Path,
+    trainer: &Trainer,
+    preprocessing: &Preprocessing,
+    class_names: Option<&[String]>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let p = trainer.params();
+    let tensors: Vec<(&str, &[usize], TensorData<'_>)> = p
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e.name.as_str(),
+                e.shape.as_slice(),
+                TensorData::F32(&p.flat()[e.offset..e.offset + e.numel()]),
+            )
+        })
+        .collect();
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert("model".to_string(), trainer.model().describe());
+    save_safetensors_with_metadata(dir.join(WEIGHTS_FILE), &tensors, &meta)?;
+    let state = CheckpointState {
+        format_version: FORMAT_VERSION,
+        model: trainer.model().config().clone(),
+        task: trainer.task(),
+        class_names: class_names.map(<[String]>::to_vec),
+        preprocessing: preprocessing.clone(),
+        train: trainer.config().clone(),
+        progress: trainer.progress().clone(),
+        optimizer: trainer.optimizer().state(),
+        rng: RngInfo {
+            seed: trainer.config().seed,
+            shuffle: "epoch order = shuffle(train rows, splitmix(seed ^ splitmix(epoch)))".into(),
+            dropout: "mask seed = splitmix(splitmix(splitmix(seed) ^ step) ^ dropout layer)".into(),
+        },
+    };
+    write_json_atomic(dir.join(STATE_FILE), &state)?;
+    Ok(())
+}
+
+fn read_state(path: &PathBuf) -> Result<CheckpointState> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let state: CheckpointState = serde_json::from_str(&text).map_err(|e| {
+        TrainError::Invalid(format!(
+            "{}: not a valid checkpoint state: {e}",
+            path.display()
+        ))
+    })?;
+    if state.format_version != FORMAT_VERSION {
+        return Err(TrainError::Invalid(format!(
+            "{}: checkpoint format {} is not supported (expected {FORMAT_VERSION})",
+            path.display(),
+            state.format_version
+        )));
+    }
+    Ok(state)
+}
+
+/// Reads a checkpoint directory, checking every tensor's name and shape against the model the
+/// state describes.
+pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
+    let state_path = dir.join(STATE_FILE);
+    if !state_path.is_file() {
+        return Err(TrainError::Invalid(format!(
+            "{} is not a checkpoint directory (no {STATE_FILE})",
+            dir.display()
+        )));
+    }
+    let state = read_state(&state_path)?;
+    let model = Mlp::<f32>::new(state.model.clone())?;
+    let file = load_safetensors_file(dir.join(WEIGHTS_FILE))?;
+    let mut weights = Vec::new();
+    for spec in model.param_specs() {
+        weights.extend_from_slice(file.expect_f32(&spec.name, &spec.shape)?);
+    }
+    Ok(Checkpoint { state, weights })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! From a data path to training, validation and test rows: load, split by seed, standardise
+//! with training statistics only, and record the preprocessing for evaluation and prediction.
+
+use super::checkpoint::Preprocessing;
+use super::{Result, TrainError};
+use crate::data::{
+    load, train_val_test_indices, DataFormat, Dataset, LoadOptions, Standardizer, Task,
+};
+use std::path::Path;
+
+/// Choices for [`prepare`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrepareOptions {
+    /// CSV target column (default: the last one).
+    pub target: Option<String>,
+    /// Task (default: inferred from the target).
+    pub task: Option<Task>,
+    /// Fraction held out for the final test (ignored when the format has its own test set).
+    pub test_fraction: f64,
+    /// Fraction of the remaining rows used for validation.
+    pub val_fraction: f64,
+    /// Split seed.
+    pub seed: u64,
+    /// Standardise numeric CSV features with training-split statistics.
+    pub standardize: bool,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            target: None,
+            task: None,
+            test_fraction: 0.2,
+            val_fraction: 0.1,
+            seed: 1,
+            standardize: true,
+        }
+    }
+}
+
+/// Data ready for a [`Trainer`](super::Trainer).
+pub struct Prepared {
+    /// Training and validation rows (standardised).
+    pub data: Dataset,
+    /// Rows of `data` to train on.
+    pub train_rows: Vec<usize>,
+    /// Rows of `data` to validate on.
+    pub val_rows: Vec<usize>,
+    /// The test set (standardised the same way).
+    pub test: Dataset,
+    /// How the data was encoded, to save with the model.
+    pub preprocessing: Preprocessing,
+    /// Dropped-row summary for CSV input, for the user.
+    pub note: Option<String>,
+}
+
+/// Loads and splits `path`.
+pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
+    for (name, v) in [("test", o.test_fraction), ("validation", o.val_fraction)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(TrainError::Invalid(format!(
+                "{name} fraction {v} must be in [0, 1)"
+            )));
+        }
+    }
+    let loaded = load(
+        path,
+        &LoadOptions {
+            target: o.target.clone(),
+            task: o.task,
+            ..LoadOptions::default()
+        },
+    )?;
+    let format = loaded.format;
+    let note = loaded.csv_report.as_ref().and_then(|r| {
+        (r.rows_dropped > 0).then(|| format!("{} rows with missing values dropped", r.rows_dropped))
+    });
+    let (mut data, train_rows, val_rows, mut test) = match loaded.test {
+        Some(test) => {
+            let s = train_val_test_indices(loaded.train.len(), o.val_fraction, 0.0, o.seed)?;
+            (loaded.train, s.train, s.validation, test)
+        }
+        None => {
+            let all = loaded.train;
+            let s = train_val_test_indices(all.len(), o.val_fraction, o.test_fraction, o.seed)?;
+            let test = all.subset(&s.test)?;
+            (all, s.train, s.validation, test)
+        }
+    };
+    if train_rows.is_empty() || test.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "{}: {} rows are too few to split into training ({}) and test ({}) sets",
+            path.display(),
+            data.len(),
+            train_rows.len(),
+            test.len()
+        )));
+    }
+    let standardizer = if o.standardize && format != DataFormat::Mnist {
+        let s = Standardizer::fit(&data, &train_rows)?;
+        s.apply(&mut data)?;
+        s.apply(&mut test)?;
+        Some(s)
+    } else {
+        None
+    };
+    let preprocessing = Preprocessing {
+        format: match format {
+            DataFormat::Csv => "csv",
+            DataFormat::Mnist => "mnist",
+            DataFormat::Npy => "npy",
+        }
+        .into(),
+        standardizer,
+        csv_schema: loaded.csv_schema,
+        image_scale: (format == DataFormat::Mnist).then_some(1.0 / 255.0),
+        target: o.target.clone(),
+        test_fraction: o.test_fraction,
+        val_fraction: o.val_fraction,
+        split_seed: o.seed,
+    };
+    Ok(Prepared {
+        data,
+        train_rows,
+        val_rows,
+        test,
+        preprocessing,
+        note,
+    })
+}

@@ -1,0 +1,209 @@
+use super::test_util::{blobs, line};
+use super::*;
+use crate::data::Task;
+use crate::nn::{Activation, MlpConfig};
+use crate::optim::OptimizerKind;
+
+fn classifier(hidden: Vec<usize>, dropout: Vec<f64>) -> MlpConfig {
+    MlpConfig {
+        inputs: 4,
+        hidden,
+        outputs: 3,
+        activation: Activation::Relu,
+        dropout,
+    }
+}
+
+#[test]
+fn learns_blobs_and_reports_history() {
+    let data = blobs(150);
+    let rows: Vec<usize> = (0..120).collect();
+    let val: Vec<usize> = (120..150).collect();
+    let config = TrainConfig {
+        epochs: 15,
+        batch_size: 16,
+        lr: 0.01,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(
+        classifier(vec![16], vec![0.1]),
+        Task::Classification,
+        config,
+    )
+    .unwrap();
+    let before = t.evaluate(&data, &val).unwrap();
+    t.fit(&data, &rows, &val, &mut Silent).unwrap();
+    let after = t.evaluate(&data, &val).unwrap();
+    assert!(after.loss < before.loss, "{before:?} -> {after:?}");
+    assert!(after.accuracy.unwrap() >= 0.9, "{after:?}");
+    let h = &t.progress().history;
+    assert_eq!(h.len(), 15);
+    assert_eq!(t.progress().step, 15 * 8);
+    assert!(h[14].train_loss < h[0].train_loss);
+    assert_eq!(h[0].grad_norms.len(), 2);
+    assert!(h.iter().all(|r| r.val_loss.is_some()));
+}
+
+#[test]
+fn regression_reports_mae_and_rmse() {
+    let data = line(200);
+    let rows: Vec<usize> = (0..200).collect();
+    let model = MlpConfig {
+        inputs: 2,
+        hidden: vec![16],
+        outputs: 1,
+        activation: Activation::Tanh,
+        dropout: vec![],
+    };
+    let config = TrainConfig {
+        epochs: 40,
+        batch_size: 20,
+        lr: 0.02,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(model, Task::Regression, config).unwrap();
+    t.fit(&data, &rows, &[], &mut Silent).unwrap();
+    let m = t.evaluate(&data, &rows).unwrap();
+    assert!(m.accuracy.is_none());
+    assert!(
+        m.mae.unwrap() < 0.15 && m.rmse.unwrap() >= m.mae.unwrap(),
+        "{m:?}"
+    );
+    assert!(
+        (m.loss - 0.5 * m.rmse.unwrap().powi(2)).abs() < 1e-4,
+        "half-MSE is ½ RMSE²"
+    );
+}
+
+#[test]
+fn nan_guard_names_step_batch_and_layer() {
+    let data = line(64);
+    let rows: Vec<usize> = (0..64).collect();
+    let model = MlpConfig {
+        inputs: 2,
+        hidden: vec![8, 8],
+        outputs: 1,
+        activation: Activation::Relu,
+        dropout: vec![],
+    };
+    let config = TrainConfig {
+        epochs: 50,
+        batch_size: 8,
+        lr: 1e12,
+        optimizer: OptimizerKind::Sgd,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(model, Task::Regression, config).unwrap();
+    let err = t.fit(&data, &rows, &[], &mut Silent).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TrainError::NonFinite { .. }), "{msg}");
+    assert!(
+        msg.contains("at step") && msg.contains("batch") && msg.contains("layer layers."),
+        "{msg}"
+    );
+    assert!(!err.is_input_error());
+}
+
+#[test]
+fn early_stopping_ends_run_on_stalled_validation() {
+    // Validation rows carry shifted labels, so fitting the training rows makes validation
+    // worse epoch after epoch.
+    let (features, names, targets) = blobs(90).into_parts();
+    let crate::data::Targets::Classes {
+        mut labels,
+        class_names,
+    } = targets
+    else {
+        unreachable!()
+    };
+    for l in &mut labels[60..] {
+        *l = (*l + 1) % 3;
+    }
+    let data = crate::data::Dataset::new(
+        features,
+        names,
+        crate::data::Targets::Classes {
+            labels,
+            class_names,
+        },
+    )
+    .unwrap();
+    let rows: Vec<usize> = (0..60).collect();
+    let val: Vec<usize> = (60..90).collect();
+    let config = TrainConfig {
+        epochs: 200,
+        batch_size: 10,
+        lr: 0.5,
+        optimizer: OptimizerKind::Sgd,
+        patience: Some(2),
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(classifier(vec![32], vec![]), Task::Classification, config).unwrap();
+    t.fit(&data, &rows, &val, &mut Silent).unwrap();
+    let p = t.progress();
+    assert!(p.stopped_early, "ran {} epochs", p.epochs_done);
+    assert!(p.epochs_done < 200);
+    assert_eq!(p.bad_epochs, 2);
+}
+
+#[test]
+fn mismatched_data_is_rejected() {
+    let data = line(10);
+    let rows: Vec<usize> = (0..10).collect();
+    let mut t = Trainer::new(
+        classifier(vec![4], vec![]),
+        Task::Classification,
+        TrainConfig::default(),
+    )
+    .unwrap();
+    let e = t
+        .fit(&data, &rows, &[], &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2 features") && e.contains("expects 4"), "{e}");
+}
+
+#[test]
+fn predict_matches_evaluate() {
+    let data = blobs(30);
+    let rows: Vec<usize> = (0..30).collect();
+    let mut t = Trainer::new(
+        classifier(vec![8], vec![0.5]),
+        Task::Classification,
+        TrainConfig::default(),
+    )
+    .unwrap();
+    let out = t.predict(data.features()).unwrap();
+    assert_eq!(out.len(), 90);
+    let crate::data::Targets::Classes { labels, .. } = data.targets() else {
+        unreachable!()
+    };
+    let acc = crate::nn::metrics::accuracy(&out, 3, labels);
+    assert_eq!(acc, t.evaluate(&data, &rows).unwrap().accuracy.unwrap());
+    assert!(t.predict(&[1.0; 5]).is_err());
+}
+
+#[test]
+fn deep_sigmoid_network_shows_vanishing_gradients() {
+    let data = blobs(64);
+    let rows: Vec<usize> = (0..64).collect();
+    let model = MlpConfig {
+        inputs: 4,
+        hidden: vec![16; 10],
+        outputs: 3,
+        activation: Activation::Sigmoid,
+        dropout: vec![],
+    };
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 16,
+        optimizer: OptimizerKind::Sgd,
+        lr: 0.01,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(model, Task::Classification, config).unwrap();
+    t.fit(&data, &rows, &[], &mut Silent).unwrap();
+    let norms = &t.progress().history[0].grad_norms;
+    assert_eq!(norms.len(), 11);
+    assert!(norms[10] / norms[0] > 1e3, "{norms:?}");
+}
