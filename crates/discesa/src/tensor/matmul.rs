@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// Work (m·n·k) above which a product is split over threads.
-const PARALLEL_WORK: usize = 96 * 96 * 96;
+const PARALLEL_WORK: usize = 1 << 22;
 
 /// `dst = op(a) · op(b)` (or `dst += ...` if `accumulate`), for row-major buffers, where
 /// `op(x)` is `xᵀ` when the matching flag is set. `a` is `m×k` (`k×m` if transposed), `b` is
