@@ -3,9 +3,12 @@
 //! `RESULT discesa <workload> <size> <threads> <value> <unit> [key=value ...]`.
 
 use crate::autodiff::Tape;
+use crate::nn::{
+    cross_entropy, init_params, Activation, ForwardCtx, Mlp, MlpConfig, Module, ParamStore,
+};
+use crate::optim::{build_named, OptimOptions, Optimizer};
 use crate::tensor::{gemm_into, set_num_threads};
 use crate::{Tensor, Var};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Which workloads to run and how.
@@ -171,11 +174,11 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     ] {
         if want(name) {
             for &b in &a.batches {
-                let mut net = Mlp::new(&dims, 0);
+                let mut net = Net::new(&dims, 0);
                 let x = Tensor::<f32>::rand_normal([b, dims[0]], 0.0, 1.0, 3);
                 let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
                 let mut loss = 0.0;
-                let m = time_steps(reps, || loss = net.sgd_step(&x, &labels, 0.01));
+                let m = time_steps(reps, || loss = net.sgd_step(&x, &labels));
                 out.emit(
                     name,
                     b,
@@ -204,102 +207,63 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// A ReLU MLP with its parameters in one flat buffer (PyTorch layout: weight `[out, in]`).
-struct Mlp {
-    dims: Vec<usize>,
-    flat: Arc<[f32]>,
-    grad: Vec<f32>,
+/// The benchmark network: the library's own MLP (ReLU, PyTorch layout) with its parameters in
+/// one flat buffer, trained with the library's SGD, exactly as a user would.
+struct Net {
+    model: Mlp<f32>,
+    params: ParamStore<f32>,
+    grads: Vec<f32>,
     tape: Tape<f32>,
+    sgd: Box<dyn Optimizer<f32>>,
 }
 
-impl Mlp {
+impl Net {
     fn new(dims: &[usize], seed: u64) -> Self {
-        let mut v = Vec::new();
-        for (i, w) in dims.windows(2).enumerate() {
-            let bound = 1.0 / (w[0] as f32).sqrt();
-            v.extend(
-                Tensor::<f32>::rand_uniform([w[1], w[0]], -bound, bound, seed + i as u64).to_vec(),
-            );
-            v.extend(
-                Tensor::<f32>::rand_uniform([w[1]], -bound, bound, seed + 100 + i as u64).to_vec(),
-            );
-        }
-        let n = v.len();
-        Mlp {
-            dims: dims.to_vec(),
-            flat: Arc::from(v),
-            grad: vec![0.0; n],
+        let model = Mlp::new(MlpConfig {
+            inputs: dims[0],
+            hidden: dims[1..dims.len() - 1].to_vec(),
+            outputs: dims[dims.len() - 1],
+            activation: Activation::Relu,
+            dropout: vec![],
+        })
+        .expect("valid sizes");
+        let params = init_params(&model, seed).expect("valid model");
+        Net {
+            model,
+            params,
+            grads: Vec::new(),
             tape: Tape::with_capacity(256),
+            sgd: build_named("sgd", 0.01, &OptimOptions::default()).expect("plain SGD"),
         }
-    }
-
-    fn n_params(&self) -> usize {
-        self.flat.len()
-    }
-
-    /// Views of every weight and bias inside the flat buffer, in order.
-    fn views(&self) -> Vec<Tensor<f32>> {
-        let mut off = 0;
-        let mut out = Vec::new();
-        for w in self.dims.windows(2) {
-            out.push(Tensor::from_shared(self.flat.clone(), off, [w[1], w[0]]).expect("fits"));
-            off += w[0] * w[1];
-            out.push(Tensor::from_shared(self.flat.clone(), off, [w[1]]).expect("fits"));
-            off += w[1];
-        }
-        out
-    }
-
-    fn logits<'t>(tape: &'t Tape<f32>, params: &[Var<'t, f32>], x: &Tensor<f32>) -> Var<'t, f32> {
-        let mut h = tape.constant(x.clone());
-        let layers = params.len() / 2;
-        for l in 0..layers {
-            h = h.matmul_t(params[2 * l], false, true).expect("shapes") + params[2 * l + 1];
-            if l + 1 < layers {
-                h = h.relu();
-            }
-        }
-        h
     }
 
     fn loss<'t>(
+        &self,
         tape: &'t Tape<f32>,
         params: &[Var<'t, f32>],
         x: &Tensor<f32>,
         labels: &[usize],
     ) -> Var<'t, f32> {
-        let logits = Self::logits(tape, params, x);
-        let b = labels.len();
-        -logits
-            .log_softmax(1)
-            .expect("2-D")
-            .gather(1, labels, [b, 1])
-            .expect("labels in range")
-            .mean_all()
+        let logits = self
+            .model
+            .forward(tape.constant(x.clone()), params, &ForwardCtx::eval())
+            .expect("shapes");
+        cross_entropy(logits, labels).expect("labels in range")
     }
 
     /// One training step: forward, loss, backward, SGD update; returns the loss.
-    fn sgd_step(&mut self, x: &Tensor<f32>, labels: &[usize], lr: f32) -> f32 {
-        self.tape.clear();
+    fn sgd_step(&mut self, x: &Tensor<f32>, labels: &[usize]) -> f32 {
         let loss = {
-            let views = self.views();
-            let params: Vec<_> = views.into_iter().map(|t| self.tape.var(t)).collect();
-            let loss = Self::loss(&self.tape, &params, x, labels);
+            let leaves = self.params.leaves(&self.tape);
+            let loss = self.loss(&self.tape, &leaves, x, labels);
             let g = self.tape.backward(loss).expect("scalar loss");
-            let mut off = 0;
-            for p in &params {
-                let gs = g.wrt(*p);
-                let s = gs.as_slice();
-                self.grad[off..off + s.len()].copy_from_slice(s);
-                off += s.len();
-            }
+            self.params.gather_grads(&g, &leaves, &mut self.grads);
             loss.item().expect("scalar")
         };
         self.tape.clear();
-        let flat = Arc::get_mut(&mut self.flat).expect("no views outlive the step");
-        for (p, g) in flat.iter_mut().zip(&self.grad) {
-            *p -= lr * g;
-        }
+        self.sgd
+            .step(self.params.flat_mut(), &self.grads)
+            .expect("same layout");
         loss
     }
 }
@@ -307,38 +271,35 @@ impl Mlp {
 /// Forward+backward time over forward time for the 784-256-256-10 MLP at batch 256.
 fn fwd_bwd_ratio(out: &Out, reps: usize) {
     let b = 256;
-    let mut net = Mlp::new(&[784, 256, 256, 10], 0);
+    let mut net = Net::new(&[784, 256, 256, 10], 0);
     let x = Tensor::<f32>::rand_normal([b, 784], 0.0, 1.0, 3);
     let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
+    let mut tape = std::mem::take(&mut net.tape);
     let fwd = time_steps(reps, || {
-        net.tape.clear();
-        let params: Vec<_> = net.views().into_iter().map(|t| net.tape.var(t)).collect();
+        tape.clear();
+        let params = net.params.leaves(&tape);
         std::hint::black_box(
-            Mlp::loss(&net.tape, &params, &x, &labels)
+            net.loss(&tape, &params, &x, &labels)
                 .item()
                 .expect("scalar"),
         );
     });
     let fwd_nograd = time_steps(reps, || {
-        net.tape.clear();
-        net.tape.no_grad(|| {
-            let params: Vec<_> = net
-                .views()
-                .into_iter()
-                .map(|t| net.tape.constant(t))
-                .collect();
+        tape.clear();
+        tape.no_grad(|| {
+            let params = net.params.constants(&tape);
             std::hint::black_box(
-                Mlp::loss(&net.tape, &params, &x, &labels)
+                net.loss(&tape, &params, &x, &labels)
                     .item()
                     .expect("scalar"),
             );
         })
     });
     let fwd_bwd = time_steps(reps, || {
-        net.tape.clear();
-        let params: Vec<_> = net.views().into_iter().map(|t| net.tape.var(t)).collect();
-        let loss = Mlp::loss(&net.tape, &params, &x, &labels);
-        let g = net.tape.backward(loss).expect("scalar");
+        tape.clear();
+        let params = net.params.leaves(&tape);
+        let loss = net.loss(&tape, &params, &x, &labels);
+        let g = tape.backward(loss).expect("scalar");
         std::hint::black_box(g.wrt(params[0]).as_slice()[0]);
     });
     for (name, m) in [
@@ -412,19 +373,18 @@ fn scalar_chain(out: &Out, reps: usize) {
 /// One gradient of a ~10⁵-parameter network (128-256-256-10, batch 16) by backpropagation and by
 /// central differences (two forward passes per parameter).
 fn fd_vs_backprop(out: &Out) {
-    let dims = [128, 256, 256, 10];
     let b = 16;
-    let net = Mlp::new(&dims, 5);
+    let mut net = Net::new(&[128, 256, 256, 10], 5);
     let x = Tensor::<f32>::rand_normal([b, 128], 0.0, 1.0, 6);
     let labels: Vec<usize> = (0..b).map(|i| i % 10).collect();
-    let n = net.n_params();
+    let n = net.params.len();
     let mut tape = Tape::<f32>::new();
-    let t0 = Instant::now();
     let reps = 20;
+    let t0 = Instant::now();
     for _ in 0..reps {
         tape.clear();
-        let params: Vec<_> = net.views().into_iter().map(|t| tape.var(t)).collect();
-        let loss = Mlp::loss(&tape, &params, &x, &labels);
+        let params = net.params.leaves(&tape);
+        let loss = net.loss(&tape, &params, &x, &labels);
         std::hint::black_box(
             tape.backward(loss)
                 .expect("scalar")
@@ -433,35 +393,26 @@ fn fd_vs_backprop(out: &Out) {
         );
     }
     let t_bp = t0.elapsed().as_secs_f64() / reps as f64;
-    // Central differences: perturb each parameter in a private copy and run two forwards.
-    let mut flat: Vec<f32> = net.flat.to_vec();
+    // Central differences: perturb one parameter at a time in place, two forwards each.
     let eps = 1e-2f32;
-    let eval = |flat: &[f32], tape: &mut Tape<f32>| -> f32 {
-        tape.clear();
-        let buf: Arc<[f32]> = Arc::from(flat);
-        let mut off = 0;
-        let mut ps = Vec::new();
-        for w in dims.windows(2) {
-            ps.push(
-                tape.constant(Tensor::from_shared(buf.clone(), off, [w[1], w[0]]).expect("fits")),
-            );
-            off += w[0] * w[1];
-            ps.push(tape.constant(Tensor::from_shared(buf.clone(), off, [w[1]]).expect("fits")));
-            off += w[1];
-        }
-        let l = tape.no_grad(|| Mlp::loss(tape, &ps, &x, &labels).item().expect("scalar"));
-        l
-    };
-    let t0 = Instant::now();
     let mut fd = vec![0f32; n];
-    for i in 0..n {
-        let v = flat[i];
-        flat[i] = v + eps;
-        let lp = eval(&flat, &mut tape);
-        flat[i] = v - eps;
-        let lm = eval(&flat, &mut tape);
-        flat[i] = v;
-        fd[i] = (lp - lm) / (2.0 * eps);
+    let t0 = Instant::now();
+    for (i, d) in fd.iter_mut().enumerate() {
+        let eval = |delta: f32, net: &mut Net, tape: &mut Tape<f32>| -> f32 {
+            tape.clear();
+            let v = net.params.flat()[i];
+            net.params.flat_mut()[i] = v + delta;
+            let l = tape.no_grad(|| {
+                let ps = net.params.constants(tape);
+                net.loss(tape, &ps, &x, &labels).item().expect("scalar")
+            });
+            tape.clear();
+            net.params.flat_mut()[i] = v;
+            l
+        };
+        let lp = eval(eps, &mut net, &mut tape);
+        let lm = eval(-eps, &mut net, &mut tape);
+        *d = (lp - lm) / (2.0 * eps);
     }
     let t_fd = t0.elapsed().as_secs_f64();
     std::hint::black_box(&fd);
