@@ -113,7 +113,7 @@ fn power_rule_undefined(e: &Expr, var: &str, env: &Env) -> bool {
             // f^p with p < 1 at f = 0: the power rule's p·f^(p-1)·f' is 0·∞ there, even where
             // f is flat (e.g. (-relu(z))^0.5 for z < 0), so the symbolic form is undefined.
             let p = eval(g, env).unwrap_or(f64::NAN);
-            if a.contains_var(var) && base == 0.0 && !(p >= 1.0) {
+            if a.contains_var(var) && base == 0.0 && (p.is_nan() || p < 1.0) {
                 found = true;
             }
         }
