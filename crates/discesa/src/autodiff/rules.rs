@@ -22,7 +22,7 @@ pub(crate) trait Adj<T: Element>: Clone {
     fn powf(&self, p: T) -> Self;
     fn mul_const(&self, c: &Tensor<T>) -> Self;
     /// `self * f(x)` for a piecewise-constant derivative `f` (a constant in the graph).
-    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self;
+    fn mul_fn<F: Fn(T) -> T + Copy + Sync>(&self, x: &Tensor<T>, f: F) -> Self;
     fn sum_to(&self, s: &Shape) -> Self;
     fn broadcast_to(&self, s: &Shape) -> Self;
     fn reshape(&self, s: &Shape) -> Self;
@@ -72,7 +72,7 @@ impl<T: Element> Adj<T> for Tensor<T> {
     fn mul_const(&self, c: &Tensor<T>) -> Self {
         Tensor::mul(self, c).expect(CONSISTENT)
     }
-    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self {
+    fn mul_fn<F: Fn(T) -> T + Copy + Sync>(&self, x: &Tensor<T>, f: F) -> Self {
         self.zip_map(x, move |g, x| g * f(x))
     }
     fn sum_to(&self, s: &Shape) -> Self {
@@ -156,7 +156,7 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     fn mul_const(&self, c: &Tensor<T>) -> Self {
         Var::mul_const(*self, c).expect(CONSISTENT)
     }
-    fn mul_fn<F: Fn(T) -> T + Copy>(&self, x: &Tensor<T>, f: F) -> Self {
+    fn mul_fn<F: Fn(T) -> T + Copy + Sync>(&self, x: &Tensor<T>, f: F) -> Self {
         Var::mul_const(*self, &x.map(f)).expect(CONSISTENT)
     }
     fn sum_to(&self, s: &Shape) -> Self {

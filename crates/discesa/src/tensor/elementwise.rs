@@ -161,6 +161,25 @@ impl BinaryOp {
     }
 }
 
+/// Elements above which a pointwise kernel is split over the kernel threads.
+const PAR_ELEMENTS: usize = 1 << 15;
+
+/// Runs `f(offset, chunk)` over `out`, in one piece or, for large outputs, in one contiguous
+/// chunk per kernel thread.
+fn par_chunks<T: Element>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let threads = super::num_threads();
+    if threads < 2 || out.len() < PAR_ELEMENTS {
+        return f(0, out);
+    }
+    let chunk = out.len().div_ceil(threads);
+    rayon::scope(|s| {
+        for (i, c) in out.chunks_mut(chunk).enumerate() {
+            let f = &f;
+            s.spawn(move |_| f(i * chunk, c));
+        }
+    });
+}
+
 #[inline(always)]
 fn zip_run<T: Element>(op: BinaryOp, out: &mut [T], a: &[T], ia: usize, b: &[T], ib: usize) {
     // Monomorphised inner loops so that the common cases vectorise.
@@ -209,14 +228,19 @@ impl<T: Element> Tensor<T> {
             return Tensor::scalar(op.apply(x));
         }
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| match op {
-            UnaryOp::Neg => o.iter_mut().zip(src).for_each(|(o, &x)| *o = -x),
-            UnaryOp::Relu => o
-                .iter_mut()
-                .zip(src)
-                .for_each(|(o, &x)| *o = if x > T::zero() { x } else { T::zero() }),
-            UnaryOp::Abs => o.iter_mut().zip(src).for_each(|(o, &x)| *o = x.abs()),
-            _ => o.iter_mut().zip(src).for_each(|(o, &x)| *o = op.apply(x)),
+        Tensor::from_fn_shape(self.shape, |o| {
+            par_chunks(o, |off, o| {
+                let src = &src[off..off + o.len()];
+                match op {
+                    UnaryOp::Neg => o.iter_mut().zip(src).for_each(|(o, &x)| *o = -x),
+                    UnaryOp::Relu => o
+                        .iter_mut()
+                        .zip(src)
+                        .for_each(|(o, &x)| *o = if x > T::zero() { x } else { T::zero() }),
+                    UnaryOp::Abs => o.iter_mut().zip(src).for_each(|(o, &x)| *o = x.abs()),
+                    _ => o.iter_mut().zip(src).for_each(|(o, &x)| *o = op.apply(x)),
+                }
+            })
         })
     }
 
@@ -229,13 +253,16 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Applies a pointwise closure to two tensors of the same shape.
-    pub(crate) fn zip_map(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T> {
+    pub(crate) fn zip_map(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
         debug_assert_eq!(self.shape, other.shape);
         let (a, b) = (self.as_slice(), other.as_slice());
         Tensor::from_fn_shape(self.shape, |o| {
-            for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                *o = f(x, y);
-            }
+            par_chunks(o, |off, o| {
+                let (a, b) = (&a[off..off + o.len()], &b[off..off + o.len()]);
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            })
         })
     }
 
@@ -247,13 +274,28 @@ impl<T: Element> Tensor<T> {
         let shape = Shape::broadcast(op.name(), &self.shape, &other.shape)?;
         let (a, b) = (self.as_slice(), other.as_slice());
         if self.shape == other.shape {
-            return Ok(Tensor::from_fn_shape(shape, |o| zip_run(op, o, a, 1, b, 1)));
+            return Ok(Tensor::from_fn_shape(shape, |o| {
+                par_chunks(o, |off, o| {
+                    let n = o.len();
+                    zip_run(op, o, &a[off..off + n], 1, &b[off..off + n], 1)
+                })
+            }));
         }
         if b.len() == 1 {
-            return Ok(Tensor::from_fn_shape(shape, |o| zip_run(op, o, a, 1, b, 0)));
+            return Ok(Tensor::from_fn_shape(shape, |o| {
+                par_chunks(o, |off, o| {
+                    let n = o.len();
+                    zip_run(op, o, &a[off..off + n], 1, b, 0)
+                })
+            }));
         }
         if a.len() == 1 {
-            return Ok(Tensor::from_fn_shape(shape, |o| zip_run(op, o, a, 0, b, 1)));
+            return Ok(Tensor::from_fn_shape(shape, |o| {
+                par_chunks(o, |off, o| {
+                    let n = o.len();
+                    zip_run(op, o, a, 0, &b[off..off + n], 1)
+                })
+            }));
         }
         let sa = self.shape.broadcast_strides(&shape);
         let sb = other.shape.broadcast_strides(&shape);
