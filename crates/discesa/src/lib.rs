@@ -10,7 +10,7 @@
 //! - [`train`]: the training loop, progress, metrics files, figures and resumable checkpoints.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 //! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
-//! - [`bench`]: the benchmark workloads of `discesa bench` and `cargo bench`.
+//! - [`bench`](mod@bench): the benchmark workloads of `discesa bench` and `cargo bench`.
 #![warn(missing_docs)]
 
 pub mod autodiff;
