@@ -139,6 +139,16 @@ fn central_differences(
     Ok(out)
 }
 
+fn require_inputs(op: &'static str, inputs: &[Tensor<f64>]) -> Result<()> {
+    if inputs.is_empty() {
+        return Err(Error::Invalid {
+            op,
+            detail: "no inputs given".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Compares the reverse-mode gradient of `f` with central finite differences. Non-scalar outputs
 /// are projected on a fixed random cotangent, which checks the vector-Jacobian product.
 ///
@@ -154,12 +164,7 @@ pub fn gradcheck(
     inputs: &[Tensor<f64>],
     opts: CheckOptions,
 ) -> Result<CheckReport> {
-    if inputs.is_empty() {
-        return Err(Error::Invalid {
-            op: "gradcheck",
-            detail: "no inputs given".into(),
-        });
-    }
+    require_inputs("gradcheck", inputs)?;
     let (_, analytic) = scalarised(&f, inputs, opts.seed, true)?;
     let numeric = central_differences(inputs, opts.eps, |xs| {
         Ok(scalarised(&f, xs, opts.seed, false)?.0)
@@ -175,12 +180,7 @@ pub fn gradgradcheck(
     inputs: &[Tensor<f64>],
     opts: CheckOptions,
 ) -> Result<CheckReport> {
-    if inputs.is_empty() {
-        return Err(Error::Invalid {
-            op: "gradgradcheck",
-            detail: "no inputs given".into(),
-        });
-    }
+    require_inputs("gradgradcheck", inputs)?;
     let r2: Vec<Tensor<f64>> = inputs
         .iter()
         .enumerate()

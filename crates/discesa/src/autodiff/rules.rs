@@ -130,19 +130,7 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
         -*self
     }
     fn unary(&self, u: UnaryOp) -> Self {
-        match u {
-            UnaryOp::Neg => -*self,
-            UnaryOp::Exp => self.exp(),
-            UnaryOp::Log => self.ln(),
-            UnaryOp::Sqrt => self.sqrt(),
-            UnaryOp::Sin => self.sin(),
-            UnaryOp::Cos => self.cos(),
-            UnaryOp::Tan => self.tan(),
-            UnaryOp::Tanh => self.tanh(),
-            UnaryOp::Sigmoid => self.sigmoid(),
-            UnaryOp::Relu => self.relu(),
-            UnaryOp::Abs => self.abs(),
-        }
+        Var::unary(*self, u)
     }
     fn add_scalar(&self, c: T) -> Self {
         Var::add_scalar(*self, c)

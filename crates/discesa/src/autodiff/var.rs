@@ -68,8 +68,9 @@ impl<'t, T: Element> Var<'t, T> {
         }
     }
 
+    /// A pointwise function chosen at run time (`x.unary(UnaryOp::Exp)` is `x.exp()`).
     #[inline]
-    fn unary_op(self, u: UnaryOp) -> Var<'t, T> {
+    pub fn unary(self, u: UnaryOp) -> Var<'t, T> {
         if let Some(v) = self.tape.push_scalar_unary(self.id, u) {
             return v;
         }
@@ -150,43 +151,43 @@ impl<'t, T: Element> Var<'t, T> {
 
     /// `e^x`
     pub fn exp(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Exp)
+        self.unary(UnaryOp::Exp)
     }
     /// Natural logarithm.
     pub fn ln(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Log)
+        self.unary(UnaryOp::Log)
     }
     /// Square root.
     pub fn sqrt(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Sqrt)
+        self.unary(UnaryOp::Sqrt)
     }
     /// Sine.
     pub fn sin(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Sin)
+        self.unary(UnaryOp::Sin)
     }
     /// Cosine.
     pub fn cos(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Cos)
+        self.unary(UnaryOp::Cos)
     }
     /// Tangent.
     pub fn tan(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Tan)
+        self.unary(UnaryOp::Tan)
     }
     /// Hyperbolic tangent.
     pub fn tanh(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Tanh)
+        self.unary(UnaryOp::Tanh)
     }
     /// Logistic sigmoid.
     pub fn sigmoid(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Sigmoid)
+        self.unary(UnaryOp::Sigmoid)
     }
     /// `max(x, 0)`
     pub fn relu(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Relu)
+        self.unary(UnaryOp::Relu)
     }
     /// `|x|`
     pub fn abs(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Abs)
+        self.unary(UnaryOp::Abs)
     }
 
     /// `x + c`
@@ -548,7 +549,7 @@ var_binop!(Div, div, try_div, |a, c| a.mul_scalar(T::one() / c));
 impl<'t, T: Element> std::ops::Neg for Var<'t, T> {
     type Output = Var<'t, T>;
     fn neg(self) -> Var<'t, T> {
-        self.unary_op(UnaryOp::Neg)
+        self.unary(UnaryOp::Neg)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Built-in functions and constants of the formula language, with their f64 values.
 
+use crate::tensor::UnaryOp;
+
 /// A one-argument function of the formula language.
 ///
 /// `Step` (Heaviside, the derivative of `relu`) and `Sign` (the derivative of `abs`) appear in
@@ -82,48 +84,31 @@ impl Func {
         if x.is_nan() {
             return f64::NAN;
         }
-        match self {
-            Func::Exp => x.exp(),
-            Func::Log => x.ln(),
-            Func::Sqrt => x.sqrt(),
-            Func::Sin => x.sin(),
-            Func::Cos => x.cos(),
-            Func::Tan => x.tan(),
-            Func::Tanh => x.tanh(),
-            Func::Sigmoid => {
-                // Two branches so that exp never overflows for large |x|.
-                if x >= 0.0 {
-                    1.0 / (1.0 + (-x).exp())
-                } else {
-                    let z = x.exp();
-                    z / (1.0 + z)
-                }
-            }
-            Func::Relu => {
-                if x > 0.0 {
-                    x
-                } else {
-                    0.0
-                }
-            }
-            Func::Abs => x.abs(),
-            Func::Step => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Func::Sign => {
-                if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }
+        match self.unary_op() {
+            Some(u) => u.apply(x),
+            None if x > 0.0 => 1.0,
+            None if x < 0.0 && self == Func::Sign => -1.0,
+            None => 0.0,
         }
+    }
+
+    /// The engine's pointwise op for this function; `None` for the piecewise-constant `step`
+    /// and `sign`, which the engine records as constants. One definition of each function's
+    /// maths serves the evaluator and the tape.
+    pub fn unary_op(self) -> Option<UnaryOp> {
+        Some(match self {
+            Func::Exp => UnaryOp::Exp,
+            Func::Log => UnaryOp::Log,
+            Func::Sqrt => UnaryOp::Sqrt,
+            Func::Sin => UnaryOp::Sin,
+            Func::Cos => UnaryOp::Cos,
+            Func::Tan => UnaryOp::Tan,
+            Func::Tanh => UnaryOp::Tanh,
+            Func::Sigmoid => UnaryOp::Sigmoid,
+            Func::Relu => UnaryOp::Relu,
+            Func::Abs => UnaryOp::Abs,
+            Func::Step | Func::Sign => return None,
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::FormulaError;
 use crate::autodiff::{Tape, Var};
-use crate::expr::{eval, Env, Expr, ExprKind, Func};
+use crate::expr::{eval, Env, Expr, ExprKind};
 use crate::Tensor;
 
 /// A formula recorded on a tape: its inputs (one leaf per variable), its output, and a
@@ -130,22 +130,12 @@ impl<'t> Lowering<'_, 't> {
             }
             ExprKind::Call(f, a) => {
                 let x = self.node(a)?;
-                match f {
-                    Func::Exp => x.exp(),
-                    Func::Log => x.ln(),
-                    Func::Sqrt => x.sqrt(),
-                    Func::Sin => x.sin(),
-                    Func::Cos => x.cos(),
-                    Func::Tan => x.tan(),
-                    Func::Tanh => x.tanh(),
-                    Func::Sigmoid => x.sigmoid(),
-                    Func::Relu => x.relu(),
-                    Func::Abs => x.abs(),
-                    Func::Step | Func::Sign => {
-                        // Piecewise constant: a constant mask, derivative zero.
+                match f.unary_op() {
+                    Some(u) => x.unary(u),
+                    None => {
+                        // Piecewise constant (step, sign): a constant mask, derivative zero.
                         let v = x.item().map_err(|err| self.engine(err))?;
-                        let mask = self.tape.constant(Tensor::scalar(f.apply(v)));
-                        mask
+                        self.tape.constant(Tensor::scalar(f.apply(v)))
                     }
                 }
             }
