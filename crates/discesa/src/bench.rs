@@ -246,7 +246,12 @@ impl Net {
     ) -> Var<'t, f32> {
         let logits = self
             .model
-            .forward(tape.constant(x.clone()), params, &ForwardCtx::eval())
+            .forward(
+                tape.constant(x.clone()),
+                params,
+                &mut [],
+                &ForwardCtx::eval(),
+            )
             .expect("shapes");
         cross_entropy(logits, labels).expect("labels in range")
     }

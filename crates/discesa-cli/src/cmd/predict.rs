@@ -42,7 +42,7 @@ pub fn run(a: PredictArgs) -> CmdResult {
     let (features, lines) = ck.state.preprocessing.load_inputs(&a.data).map_err(fail)?;
     let mut trainer = ck.trainer().map_err(fail)?;
     let out = trainer.predict(&features).map_err(fail)?;
-    let k = ck.state.model.outputs;
+    let k = ck.state.model.n_outputs();
     let mut csv = String::new();
     let line_col = if ck.state.preprocessing.csv_schema.is_some() {
         "line"

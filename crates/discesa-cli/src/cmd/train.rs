@@ -379,10 +379,10 @@ pub fn run(a: TrainArgs) -> CmdResult {
     let class_names = prepared.data.class_names().map(<[String]>::to_vec);
     let mut trainer = match &resume_from {
         Some(ck) => {
-            if ck.state.model.inputs != prepared.data.n_features() {
+            if ck.state.model.n_inputs() != prepared.data.n_features() {
                 return Err(Fail::input(format!(
                     "the checkpoint's model expects {} features but {} has {}",
-                    ck.state.model.inputs,
+                    ck.state.model.n_inputs(),
                     s.data.display(),
                     prepared.data.n_features()
                 )));

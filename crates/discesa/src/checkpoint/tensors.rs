@@ -15,6 +15,8 @@ pub enum DType {
     F32,
     /// 64-bit float.
     F64,
+    /// 64-bit signed integer (PyTorch's counters such as `num_batches_tracked`).
+    I64,
 }
 
 impl fmt::Display for DType {
@@ -22,6 +24,7 @@ impl fmt::Display for DType {
         f.write_str(match self {
             DType::F32 => "F32",
             DType::F64 => "F64",
+            DType::I64 => "I64",
         })
     }
 }
@@ -33,6 +36,8 @@ pub enum TensorData<'a> {
     F32(&'a [f32]),
     /// 64-bit values.
     F64(&'a [f64]),
+    /// 64-bit integers.
+    I64(&'a [i64]),
 }
 
 impl TensorData<'_> {
@@ -41,6 +46,7 @@ impl TensorData<'_> {
         match self {
             TensorData::F32(d) => d.len(),
             TensorData::F64(d) => d.len(),
+            TensorData::I64(d) => d.len(),
         }
     }
 
@@ -69,6 +75,8 @@ pub enum TensorValues {
     F32(Vec<f32>),
     /// 64-bit values.
     F64(Vec<f64>),
+    /// 64-bit integers.
+    I64(Vec<i64>),
 }
 
 /// A tensor read from a safetensors file.
@@ -88,6 +96,7 @@ impl NamedTensor {
         match self.data {
             TensorValues::F32(_) => DType::F32,
             TensorValues::F64(_) => DType::F64,
+            TensorValues::I64(_) => DType::I64,
         }
     }
 
@@ -95,7 +104,7 @@ impl NamedTensor {
     pub fn as_f32(&self) -> Option<&[f32]> {
         match &self.data {
             TensorValues::F32(d) => Some(d),
-            TensorValues::F64(_) => None,
+            _ => None,
         }
     }
 
@@ -103,15 +112,24 @@ impl NamedTensor {
     pub fn as_f64(&self) -> Option<&[f64]> {
         match &self.data {
             TensorValues::F64(d) => Some(d),
-            TensorValues::F32(_) => None,
+            _ => None,
         }
     }
 
-    /// The values widened to `f64` (exact for either dtype).
+    /// The values if stored as `i64`.
+    pub fn as_i64(&self) -> Option<&[i64]> {
+        match &self.data {
+            TensorValues::I64(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The values widened to `f64` (exact for floats and for integers below 2^53).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         match &self.data {
             TensorValues::F32(d) => d.iter().map(|&x| f64::from(x)).collect(),
             TensorValues::F64(d) => d.clone(),
+            TensorValues::I64(d) => d.iter().map(|&x| x as f64).collect(),
         }
     }
 }
@@ -179,6 +197,12 @@ impl TensorFile {
         Ok(t.as_f64().unwrap_or_default())
     }
 
+    /// The `i64` values of `name`, checked to have `shape`.
+    pub fn expect_i64(&self, name: &str, shape: &[usize]) -> Result<&[i64], CheckpointError> {
+        let t = self.expect(name, shape, DType::I64)?;
+        Ok(t.as_i64().unwrap_or_default())
+    }
+
     /// Tensor names in file order.
     pub fn names(&self) -> Vec<&str> {
         self.tensors.iter().map(|t| t.name.as_str()).collect()
@@ -197,6 +221,7 @@ impl View for &Pending<'_> {
         match self.data {
             TensorData::F32(_) => Dtype::F32,
             TensorData::F64(_) => Dtype::F64,
+            TensorData::I64(_) => Dtype::I64,
         }
     }
 
@@ -208,6 +233,7 @@ impl View for &Pending<'_> {
         Cow::Owned(match self.data {
             TensorData::F32(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::F64(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            TensorData::I64(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
         })
     }
 
@@ -215,6 +241,7 @@ impl View for &Pending<'_> {
         match self.data {
             TensorData::F32(d) => d.len() * 4,
             TensorData::F64(d) => d.len() * 8,
+            TensorData::I64(d) => d.len() * 8,
         }
     }
 }
@@ -309,6 +336,11 @@ pub fn load_safetensors_file(path: impl AsRef<Path>) -> Result<TensorFile, Check
             Dtype::F64 => TensorValues::F64(
                 raw.chunks_exact(8)
                     .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                    .collect(),
+            ),
+            Dtype::I64 => TensorValues::I64(
+                raw.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
                     .collect(),
             ),
             other => {

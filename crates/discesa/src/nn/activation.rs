@@ -4,7 +4,7 @@ use super::module::{ForwardCtx, Module};
 use super::params::ParamSpec;
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
-use crate::tensor::Element;
+use crate::tensor::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// A non-linearity `g` applied element by element.
@@ -157,6 +157,7 @@ impl<T: Element> Module<T> for Activation {
         &self,
         x: Var<'t, T>,
         _params: &[Var<'t, T>],
+        _buffers: &mut [Tensor<T>],
         _ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
         self.apply(x)

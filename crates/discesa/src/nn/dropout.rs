@@ -62,6 +62,7 @@ impl<T: Element> Module<T> for Dropout {
         &self,
         x: Var<'t, T>,
         _params: &[Var<'t, T>],
+        _buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
         if !ctx.train || self.p == 0.0 {
@@ -82,7 +83,7 @@ mod tests {
         let d = Dropout::new(0.25).unwrap();
         let tape = Tape::<f64>::new();
         let x = tape.constant(Tensor::ones([100, 100]));
-        let y = Module::<f64>::forward(&d, x, &[], &ForwardCtx::train(1, 0))
+        let y = Module::<f64>::forward(&d, x, &[], &mut [], &ForwardCtx::train(1, 0))
             .unwrap()
             .value();
         let zeros = y.as_slice().iter().filter(|&&v| v == 0.0).count();
@@ -93,7 +94,7 @@ mod tests {
             .all(|&v| v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-12));
         let mean = y.as_slice().iter().sum::<f64>() / 10_000.0;
         assert!((mean - 1.0).abs() < 0.05, "{mean}");
-        let e = Module::<f64>::forward(&d, x, &[], &ForwardCtx::eval()).unwrap();
+        let e = Module::<f64>::forward(&d, x, &[], &mut [], &ForwardCtx::eval()).unwrap();
         assert_eq!(e.value().as_slice(), x.value().as_slice());
         assert!(Dropout::new(1.0).is_err() && Dropout::new(-0.1).is_err());
     }
@@ -119,7 +120,7 @@ mod tests {
         let d = Dropout::new(0.3).unwrap();
         let x = Tensor::rand_normal([4, 6], 0.0, 1.0, 9);
         let r = gradcheck(
-            |v| Module::<f64>::forward(&d, v[0], &[], &ForwardCtx::train(5, 2)),
+            |v| Module::<f64>::forward(&d, v[0], &[], &mut [], &ForwardCtx::train(5, 2)),
             &[x],
             CheckOptions::default(),
         )

@@ -69,12 +69,13 @@ impl Module<f64> for LectureNet {
         &self,
         x: Var<'t, f64>,
         params: &[Var<'t, f64>],
+        _buffers: &mut [Tensor<f64>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, f64>> {
         super::module::expect_params("LectureNet", params, 4)?;
-        let z = self.hidden_layer.forward(x, &params[..2], ctx)?;
+        let z = self.hidden_layer.forward(x, &params[..2], &mut [], ctx)?;
         let a = self.g.apply(z)?;
-        self.output_layer.forward(a, &params[2..], ctx)
+        self.output_layer.forward(a, &params[2..], &mut [], ctx)
     }
 }
 
@@ -144,7 +145,7 @@ pub fn autodiff_gradients(
     let leaves = params.leaves(&tape);
     let xs = tape.constant(Tensor::from_vec(x.to_vec(), [y.len(), net.inputs])?);
     let target = Tensor::from_vec(y.to_vec(), [y.len(), 1])?;
-    let out = net.forward(xs, &leaves, &ForwardCtx::eval())?;
+    let out = net.forward(xs, &leaves, &mut [], &ForwardCtx::eval())?;
     let loss = half_mse(out, &target)?;
     let g = tape.backward(loss)?;
     let mut flat = Vec::new();

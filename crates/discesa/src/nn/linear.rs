@@ -5,7 +5,7 @@ use super::module::{expect_params, ForwardCtx, Module};
 use super::params::ParamSpec;
 use crate::autodiff::Var;
 use crate::error::{shape_err, Result};
-use crate::tensor::Element;
+use crate::tensor::{Element, Tensor};
 
 /// A linear (affine) layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,7 @@ impl<T: Element> Module<T> for Linear {
         &self,
         x: Var<'t, T>,
         params: &[Var<'t, T>],
+        _buffers: &mut [Tensor<T>],
         _ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
         let name = <Self as Module<T>>::describe(self);
@@ -101,11 +102,11 @@ mod tests {
         let w = tape.var(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], [3, 2]).unwrap());
         let b = tape.var(Tensor::from_vec(vec![0.5, 0.5, 0.5], [3]).unwrap());
         let y = Linear::new(2, 3)
-            .forward(x, &[w, b], &ForwardCtx::eval())
+            .forward(x, &[w, b], &mut [], &ForwardCtx::eval())
             .unwrap();
         assert_eq!(y.value().to_vec(), vec![1.5, 2.5, 3.5]);
         let bad = tape.constant(Tensor::zeros([1, 3]));
-        let err = Linear::new(2, 3).forward(bad, &[w, b], &ForwardCtx::eval());
+        let err = Linear::new(2, 3).forward(bad, &[w, b], &mut [], &ForwardCtx::eval());
         assert!(err.unwrap_err().to_string().contains("[batch, 2]"));
     }
 
@@ -116,7 +117,7 @@ mod tests {
         let mut inputs = vec![Tensor::rand_normal([4, 3], 0.0, 1.0, 2)];
         inputs.extend(p.views());
         let r = gradcheck(
-            |v| layer.forward(v[0], &v[1..], &ForwardCtx::eval()),
+            |v| layer.forward(v[0], &v[1..], &mut [], &ForwardCtx::eval()),
             &inputs,
             CheckOptions::default(),
         )

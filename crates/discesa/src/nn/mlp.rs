@@ -6,7 +6,7 @@ use super::params::ParamSpec;
 use super::{Activation, Dropout, Linear, Sequential};
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
-use crate::tensor::Element;
+use crate::tensor::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Shape and regularisation of an MLP.
@@ -124,9 +124,10 @@ impl<T: Element> Module<T> for Mlp<T> {
         &self,
         x: Var<'t, T>,
         params: &[Var<'t, T>],
+        buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
-        self.net.forward(x, params, ctx)
+        self.net.forward(x, params, buffers, ctx)
     }
 }
 
@@ -194,7 +195,7 @@ mod tests {
         let mut inputs = vec![Tensor::rand_normal([3, 4], 0.0, 1.0, 4)];
         inputs.extend(p.views());
         let r = gradcheck(
-            |v| m.forward(v[0], &v[1..], &ForwardCtx::eval()),
+            |v| m.forward(v[0], &v[1..], &mut [], &ForwardCtx::eval()),
             &inputs,
             CheckOptions::default(),
         )

@@ -1,8 +1,9 @@
 //! Neural networks: modules with named parameters in one flat buffer, layers, losses and
 //! metrics.
 //!
-//! A model is configuration ([`Module`]s) plus one [`ParamStore`] holding every parameter
-//! contiguously. A training step records the parameters as leaves, runs the forward pass,
+//! A model is configuration ([`Module`]s, described by a serialisable [`ModelSpec`]) plus one
+//! [`ParamStore`] holding every trained parameter contiguously and one [`BufferStore`] holding
+//! the state that is saved but not trained (batch-norm running statistics). A training step records the parameters as leaves, runs the forward pass,
 //! backpropagates the loss, gathers the gradients into one flat vector of the same layout and
 //! hands both vectors to an optimizer:
 //!
@@ -23,7 +24,7 @@
 //! for step in 0..3 {
 //!     {
 //!         let leaves = params.leaves(&tape);
-//!         let logits = model.forward(tape.constant(x.clone()), &leaves, &ForwardCtx::train(1, step))?;
+//!         let logits = model.forward(tape.constant(x.clone()), &leaves, &mut [], &ForwardCtx::train(1, step))?;
 //!         let loss = cross_entropy(logits, &[0, 1, 2, 0, 1])?;
 //!         let g = tape.backward(loss)?;
 //!         params.gather_grads(&g, &leaves, &mut grads);
@@ -35,6 +36,7 @@
 //! ```
 
 mod activation;
+mod buffers;
 mod dropout;
 mod init;
 pub mod lecture;
@@ -45,13 +47,16 @@ mod mlp;
 mod module;
 mod params;
 mod sequential;
+mod spec;
 
 pub use activation::Activation;
+pub use buffers::{BufferEntry, BufferKind, BufferSpec, BufferStore};
 pub use dropout::Dropout;
 pub use init::Init;
 pub use linear::Linear;
 pub use loss::{binary_cross_entropy_with_logits, cross_entropy, half_mse, mse};
 pub use mlp::{Mlp, MlpConfig};
-pub use module::{init_params, mix, visit_params, ForwardCtx, Module};
+pub use module::{init_buffers, init_params, mix, visit_params, ForwardCtx, Module};
 pub use params::{ParamEntry, ParamSpec, ParamStore};
 pub use sequential::{Residual, Sequential};
+pub use spec::ModelSpec;

@@ -1,17 +1,22 @@
-//! The `Module` trait: a layer declares named parameters and computes its output from leaves
-//! of the model's flat parameter buffer.
+//! The `Module` trait: a layer declares named parameters (trained, in the model's flat
+//! parameter buffer) and buffers (not trained, such as batch-norm running statistics), and
+//! computes its output from leaves of the former and the current values of the latter.
 
+use super::buffers::{BufferSpec, BufferStore};
 use super::params::{ParamSpec, ParamStore};
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
-use crate::tensor::Element;
+use crate::tensor::{Element, Tensor};
 use std::cell::Cell;
 
 /// A building block of a network.
 ///
-/// Modules hold configuration only; parameter values live in one [`ParamStore`] per model. A
-/// module receives the leaves of its own parameters, in the order of
-/// [`param_specs`](Self::param_specs), so containers just hand each child its slice.
+/// Modules hold configuration only; parameter values live in one [`ParamStore`] per model and
+/// buffer values in one [`BufferStore`]. A module receives the leaves of its own parameters, in
+/// the order of [`param_specs`](Self::param_specs), and its own buffers, in the order of
+/// [`buffer_specs`](Self::buffer_specs), so containers just hand each child its slices. The
+/// [`ForwardCtx`] says whether the pass is in training mode (dropout active, batch statistics
+/// used and the running statistics updated) or in evaluation mode.
 pub trait Module<T: Element>: Send + Sync {
     /// A short description (`Linear(784 → 256)`), used in messages and summaries.
     fn describe(&self) -> String;
@@ -24,11 +29,31 @@ pub trait Module<T: Element>: Send + Sync {
         self.param_specs().len()
     }
 
-    /// Computes the output for a batch `x` given this module's parameter leaves.
+    /// The buffers this module owns (names relative to it); none by default.
+    fn buffer_specs(&self) -> Vec<BufferSpec> {
+        Vec::new()
+    }
+
+    /// Number of buffers (the length of the buffer slice `forward` expects).
+    fn num_buffers(&self) -> usize {
+        self.buffer_specs().len()
+    }
+
+    /// Every parameter and buffer name in PyTorch's `state_dict()` order: for a leaf module its
+    /// parameters then its buffers; containers concatenate their children's lists.
+    fn state_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.param_specs().into_iter().map(|s| s.name).collect();
+        names.extend(self.buffer_specs().into_iter().map(|s| s.name));
+        names
+    }
+
+    /// Computes the output for a batch `x` given this module's parameter leaves and buffers
+    /// (updated in place by a training-mode pass when the context allows it).
     fn forward<'t>(
         &self,
         x: Var<'t, T>,
         params: &[Var<'t, T>],
+        buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>>;
 }
@@ -43,6 +68,11 @@ pub fn visit_params<T: Element>(module: &dyn Module<T>, mut f: impl FnMut(&Param
 /// A fresh flat parameter buffer for `module`, initialised from `seed`.
 pub fn init_params<T: Element>(module: &dyn Module<T>, seed: u64) -> Result<ParamStore<T>> {
     ParamStore::init(&module.param_specs(), seed)
+}
+
+/// Fresh buffers for `module` at their initial values.
+pub fn init_buffers<T: Element>(module: &dyn Module<T>) -> Result<BufferStore<T>> {
+    BufferStore::init(&module.buffer_specs())
 }
 
 /// Checks that a module got as many parameter leaves as it declared.
@@ -63,13 +93,17 @@ pub(crate) fn expect_params<T: Element>(
     Ok(())
 }
 
-/// Per-call settings of a forward pass: training or evaluation mode, and the randomness of
-/// dropout as a pure function of `(seed, step, dropout layer)`, so a resumed run draws the same
-/// masks as an uninterrupted one.
+/// Per-call settings of a forward pass: training or evaluation mode, whether a training pass
+/// updates the buffers, and the randomness of dropout as a pure function of
+/// `(seed, step, dropout layer)`, so a resumed run draws the same masks as an uninterrupted one.
 #[derive(Debug)]
 pub struct ForwardCtx {
-    /// Training mode (dropout active) or evaluation mode.
+    /// Training mode (dropout active, batch norm on batch statistics) or evaluation mode.
     pub train: bool,
+    /// In training mode, whether batch norm updates its running statistics (true by default;
+    /// false to evaluate the training-mode loss at other weights without side effects, as loss
+    /// landscapes and gradient checks do).
+    pub update_buffers: bool,
     /// Run seed.
     pub seed: u64,
     /// Global optimisation step.
@@ -82,6 +116,7 @@ impl ForwardCtx {
     pub fn train(seed: u64, step: u64) -> Self {
         ForwardCtx {
             train: true,
+            update_buffers: true,
             seed,
             step,
             stream: Cell::new(0),
@@ -92,10 +127,17 @@ impl ForwardCtx {
     pub fn eval() -> Self {
         ForwardCtx {
             train: false,
+            update_buffers: false,
             seed: 0,
             step: 0,
             stream: Cell::new(0),
         }
+    }
+
+    /// The same context without buffer updates (a side-effect-free training-mode pass).
+    pub fn frozen(mut self) -> Self {
+        self.update_buffers = false;
+        self
     }
 
     /// A fresh seed for the next random layer of this pass.

@@ -1,11 +1,12 @@
 //! Containers: `Sequential` chains modules (parameters named `layers.{i}.…` as in PyTorch's
 //! `self.layers = nn.Sequential(...)`), `Residual` adds a skip connection around a body.
 
+use super::buffers::{expect_buffers, BufferSpec};
 use super::module::{expect_params, ForwardCtx, Module};
 use super::params::ParamSpec;
 use crate::autodiff::Var;
 use crate::error::{shape_err, Result};
-use crate::tensor::Element;
+use crate::tensor::{Element, Tensor};
 
 /// Modules applied one after another.
 pub struct Sequential<T: Element> {
@@ -70,18 +71,51 @@ impl<T: Element> Module<T> for Sequential<T> {
         self.layers.iter().map(|l| l.num_param_tensors()).sum()
     }
 
+    fn buffer_specs(&self) -> Vec<BufferSpec> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let prefix = self.child_prefix(i);
+            out.extend(layer.buffer_specs().into_iter().map(|mut s| {
+                s.name = format!("{prefix}{}", s.name);
+                s
+            }));
+        }
+        out
+    }
+
+    fn num_buffers(&self) -> usize {
+        self.layers.iter().map(|l| l.num_buffers()).sum()
+    }
+
+    fn state_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let prefix = self.child_prefix(i);
+            out.extend(
+                layer
+                    .state_names()
+                    .into_iter()
+                    .map(|n| format!("{prefix}{n}")),
+            );
+        }
+        out
+    }
+
     fn forward<'t>(
         &self,
         mut x: Var<'t, T>,
         params: &[Var<'t, T>],
+        buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
         expect_params("Sequential", params, self.num_param_tensors())?;
-        let mut at = 0;
+        expect_buffers("Sequential", buffers, self.num_buffers())?;
+        let (mut at, mut bt) = (0, 0);
         for layer in &self.layers {
-            let n = layer.num_param_tensors();
-            x = layer.forward(x, &params[at..at + n], ctx)?;
+            let (n, nb) = (layer.num_param_tensors(), layer.num_buffers());
+            x = layer.forward(x, &params[at..at + n], &mut buffers[bt..bt + nb], ctx)?;
             at += n;
+            bt += nb;
         }
         Ok(x)
     }
@@ -117,13 +151,26 @@ impl<T: Element> Module<T> for Residual<T> {
         self.body.num_param_tensors()
     }
 
+    fn buffer_specs(&self) -> Vec<BufferSpec> {
+        self.body.buffer_specs()
+    }
+
+    fn num_buffers(&self) -> usize {
+        self.body.num_buffers()
+    }
+
+    fn state_names(&self) -> Vec<String> {
+        self.body.state_names()
+    }
+
     fn forward<'t>(
         &self,
         x: Var<'t, T>,
         params: &[Var<'t, T>],
+        buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
-        let y = self.body.forward(x, params, ctx)?;
+        let y = self.body.forward(x, params, buffers, ctx)?;
         if y.shape() != x.shape() {
             return Err(shape_err(
                 "Residual",
@@ -173,10 +220,10 @@ mod tests {
         let tape = Tape::new();
         let x = tape.constant(Tensor::ones([5, 2]));
         let y = net
-            .forward(x, &p.leaves(&tape), &ForwardCtx::eval())
+            .forward(x, &p.leaves(&tape), &mut [], &ForwardCtx::eval())
             .unwrap();
         assert_eq!(y.shape().dims(), &[5, 1]);
-        assert!(net.forward(x, &[], &ForwardCtx::eval()).is_err());
+        assert!(net.forward(x, &[], &mut [], &ForwardCtx::eval()).is_err());
     }
 
     #[test]
@@ -193,12 +240,12 @@ mod tests {
             .map(|v| tape.constant(Tensor::zeros(*v.shape())))
             .collect();
         let x = tape.constant(Tensor::rand_normal([2, 3], 0.0, 1.0, 3));
-        let y = b.forward(x, &zeros, &ForwardCtx::eval()).unwrap();
+        let y = b.forward(x, &zeros, &mut [], &ForwardCtx::eval()).unwrap();
         assert_eq!(y.value().as_slice(), x.value().as_slice());
         let mut inputs = vec![Tensor::rand_normal([4, 3], 0.0, 1.0, 4)];
         inputs.extend(p.views());
         let r = gradcheck(
-            |v| b.forward(v[0], &v[1..], &ForwardCtx::eval()),
+            |v| b.forward(v[0], &v[1..], &mut [], &ForwardCtx::eval()),
             &inputs,
             CheckOptions::default(),
         )
@@ -208,7 +255,7 @@ mod tests {
         let p = init_params(&wide, 1).unwrap();
         let tape = Tape::new();
         let x = tape.constant(Tensor::zeros([2, 3]));
-        let err = wide.forward(x, &p.constants(&tape), &ForwardCtx::eval());
+        let err = wide.forward(x, &p.constants(&tape), &mut [], &ForwardCtx::eval());
         assert!(err.is_err());
     }
 }

@@ -207,3 +207,56 @@ fn deep_sigmoid_network_shows_vanishing_gradients() {
     assert_eq!(norms.len(), 11);
     assert!(norms[10] / norms[0] > 1e3, "{norms:?}");
 }
+
+#[test]
+fn split_step_gives_the_gradient_and_the_sgd_update() {
+    let data = blobs(60);
+    let rows: Vec<usize> = (0..60).collect();
+    let config = TrainConfig {
+        optimizer: OptimizerKind::Sgd,
+        lr: 0.1,
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(classifier(vec![8], vec![]), Task::Classification, config).unwrap();
+    let theta = t.params().flat().to_vec();
+    let mut g = Vec::new();
+    let b = t.loss_and_grad(&data, &rows, &mut g).unwrap();
+    assert_eq!(g.len(), theta.len());
+    assert_eq!(t.params().flat(), &theta[..], "no parameter change");
+    assert_eq!(t.progress().step, 0);
+    let eval = t.evaluate(&data, &rows).unwrap();
+    assert!(
+        (eval.loss - b.loss).abs() < 1e-6,
+        "{} vs {}",
+        eval.loss,
+        b.loss
+    );
+    // The gradient predicts the loss change along itself (central difference).
+    let norm2: f64 = g.iter().map(|&v| f64::from(v).powi(2)).sum();
+    let h = 1e-2 / norm2.sqrt();
+    let mut at = |s: f64| {
+        let p: Vec<f32> = theta
+            .iter()
+            .zip(&g)
+            .map(|(&p, &d)| p + (s * h) as f32 * d)
+            .collect();
+        t.params_mut().set_flat(&p).unwrap();
+        t.evaluate(&data, &rows).unwrap().loss
+    };
+    let slope = (at(1.0) - at(-1.0)) / (2.0 * h);
+    assert!((slope - norm2).abs() < 0.02 * norm2, "{slope} vs {norm2}");
+    // Halves averaged give the whole batch's gradient (what data-parallel training relies on).
+    t.params_mut().set_flat(&theta).unwrap();
+    let (mut g1, mut g2) = (Vec::new(), Vec::new());
+    t.loss_and_grad(&data, &rows[..30], &mut g1).unwrap();
+    t.loss_and_grad(&data, &rows[30..], &mut g2).unwrap();
+    for ((a, b), w) in g1.iter().zip(&g2).zip(&g) {
+        assert!((0.5 * (a + b) - w).abs() < 1e-5);
+    }
+    t.apply_gradient(&mut g).unwrap();
+    assert_eq!(t.progress().step, 1);
+    for ((p, q), d) in t.params().flat().iter().zip(&theta).zip(&g) {
+        assert_eq!(*p, q - 0.1f32 * d);
+    }
+    assert!(t.apply_gradient(&mut g[..3].to_vec()).is_err());
+}

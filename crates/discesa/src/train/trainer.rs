@@ -4,13 +4,21 @@
 //! The hot path reuses everything it can: the input and target buffers (shared with the tape
 //! through `Arc`, unique again after `tape.clear()`), the tape's node storage, the flat gradient
 //! vector and the shuffled row order.
+//!
+//! The trainer works for any [`ModelSpec`]. Besides [`Trainer::fit`] it exposes the step in two
+//! halves, so that distributed training can all-reduce the gradient in between and loss
+//! landscapes can evaluate at chosen weights:
+//! [`Trainer::loss_and_grad`] (training-mode loss and flat gradient of some rows) and
+//! [`Trainer::apply_gradient`] (one optimizer step with a flat gradient), plus
+//! [`Trainer::evaluate`] at the current parameters in evaluation mode.
 
 use super::history::EpochRecord;
 use super::{Observer, Result, TrainConfig, TrainError};
 use crate::autodiff::{Tape, Var};
 use crate::data::{Dataset, Targets, Task};
 use crate::nn::{
-    cross_entropy, half_mse, metrics, mix, ForwardCtx, Mlp, MlpConfig, Module, ParamStore,
+    cross_entropy, half_mse, init_buffers, metrics, mix, BufferStore, ForwardCtx, ModelSpec,
+    Module, ParamStore,
 };
 use crate::optim::{build, clip_grad_norm, DecayMask, LrSchedule, Optimizer, OptimizerState};
 use crate::tensor::Tensor;
@@ -61,10 +69,21 @@ impl EvalMetrics {
     }
 }
 
-/// A model, its parameters, its optimizer and the run's progress.
+/// Loss and metric of one training batch, from [`Trainer::loss_and_grad`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchLoss {
+    /// Mean loss over the batch.
+    pub loss: f64,
+    /// Sum of the metric over the batch (correct predictions, or absolute errors).
+    pub metric_sum: f64,
+}
+
+/// A model, its parameters and buffers, its optimizer and the run's progress.
 pub struct Trainer {
-    model: Mlp<f32>,
+    spec: ModelSpec,
+    model: Box<dyn Module<f32>>,
     params: ParamStore<f32>,
+    buffers: BufferStore<f32>,
     optimizer: Box<dyn Optimizer<f32>>,
     config: TrainConfig,
     task: Task,
@@ -87,19 +106,21 @@ fn take_unique(buf: &mut Arc<[f32]>, len: usize) -> &mut [f32] {
 
 impl Trainer {
     /// A fresh model initialised from `config.seed`.
-    pub fn new(model: MlpConfig, task: Task, config: TrainConfig) -> Result<Self> {
+    pub fn new(model: impl Into<ModelSpec>, task: Task, config: TrainConfig) -> Result<Self> {
+        let spec = model.into();
         config.validate()?;
-        if task == Task::Regression && model.outputs != 1 {
+        if task == Task::Regression && spec.n_outputs() != 1 {
             return Err(TrainError::Invalid(format!(
                 "a regression model has one output, not {}",
-                model.outputs
+                spec.n_outputs()
             )));
         }
-        let mlp = Mlp::new(model)?;
-        let params = crate::nn::init_params(&mlp, config.seed)?;
+        let model = spec.build::<f32>()?;
+        let params = crate::nn::init_params(model.as_ref(), config.seed)?;
         let optimizer = build::<f32>(config.optimizer, config.lr, &config.optim_options)?;
         Self::assemble(
-            mlp,
+            spec,
+            model,
             params,
             optimizer,
             config,
@@ -108,28 +129,31 @@ impl Trainer {
         )
     }
 
-    /// Rebuilds a trainer from checkpointed parts: weights, optimizer state and progress.
+    /// Rebuilds a trainer from checkpointed parts: weights, optimizer state and progress
+    /// (buffers start at their initial values; set them with [`buffers_mut`](Self::buffers_mut)).
     pub fn restore(
-        model: MlpConfig,
+        model: impl Into<ModelSpec>,
         task: Task,
         config: TrainConfig,
         weights: &[f32],
         optimizer: Option<&OptimizerState>,
         progress: TrainProgress,
     ) -> Result<Self> {
+        let spec = model.into();
         config.validate()?;
-        let mlp = Mlp::new(model)?;
-        let mut params = crate::nn::init_params(&mlp, config.seed)?;
+        let model = spec.build::<f32>()?;
+        let mut params = crate::nn::init_params(model.as_ref(), config.seed)?;
         params.set_flat(weights)?;
         let opt = match optimizer {
             Some(s) => crate::optim::from_state::<f32>(s)?,
             None => build::<f32>(config.optimizer, config.lr, &config.optim_options)?,
         };
-        Self::assemble(mlp, params, opt, config, task, progress)
+        Self::assemble(spec, model, params, opt, config, task, progress)
     }
 
     fn assemble(
-        model: Mlp<f32>,
+        spec: ModelSpec,
+        model: Box<dyn Module<f32>>,
         params: ParamStore<f32>,
         mut optimizer: Box<dyn Optimizer<f32>>,
         config: TrainConfig,
@@ -137,13 +161,15 @@ impl Trainer {
         progress: TrainProgress,
     ) -> Result<Self> {
         if config.optim_options.weight_decay.is_some_and(|w| w > 0.0) {
-            let mask = DecayMask::exclude_biases_and_norms(&params.segments(), params.len())?;
-            optimizer.set_decay_mask(Some(mask));
+            optimizer.set_decay_mask(Some(decay_mask(&params)?));
         }
         let layers = params.layers();
+        let buffers = init_buffers(model.as_ref())?;
         Ok(Trainer {
+            spec,
             model,
             params,
+            buffers,
             optimizer,
             config,
             task,
@@ -158,9 +184,14 @@ impl Trainer {
         })
     }
 
+    /// The model's description (saved in checkpoints).
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
     /// The model.
-    pub fn model(&self) -> &Mlp<f32> {
-        &self.model
+    pub fn model(&self) -> &dyn Module<f32> {
+        self.model.as_ref()
     }
 
     /// The parameters (one flat buffer).
@@ -168,9 +199,29 @@ impl Trainer {
         &self.params
     }
 
+    /// The parameters, to set θ directly (`params_mut().set_flat(..)` or `flat_mut()`).
+    pub fn params_mut(&mut self) -> &mut ParamStore<f32> {
+        &mut self.params
+    }
+
+    /// The buffers (batch-norm running statistics; empty for an MLP).
+    pub fn buffers(&self) -> &BufferStore<f32> {
+        &self.buffers
+    }
+
+    /// The buffers, to restore or synchronise them.
+    pub fn buffers_mut(&mut self) -> &mut BufferStore<f32> {
+        &mut self.buffers
+    }
+
     /// The optimizer.
     pub fn optimizer(&self) -> &dyn Optimizer<f32> {
         self.optimizer.as_ref()
+    }
+
+    /// The optimizer, mutable (learning rate, state).
+    pub fn optimizer_mut(&mut self) -> &mut dyn Optimizer<f32> {
+        self.optimizer.as_mut()
     }
 
     /// The training configuration.
@@ -198,13 +249,13 @@ impl Trainer {
         self.layers.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    fn check_data(&self, data: &Dataset) -> Result<()> {
-        let cfg = self.model.config();
-        if data.n_features() != cfg.inputs {
+    /// Checks that `data` fits the model: feature count, task and number of classes.
+    pub fn check_data(&self, data: &Dataset) -> Result<()> {
+        if data.n_features() != self.spec.n_inputs() {
             return Err(TrainError::Invalid(format!(
                 "the data has {} features but the model expects {}",
                 data.n_features(),
-                cfg.inputs
+                self.spec.n_inputs()
             )));
         }
         if data.task() != self.task {
@@ -215,10 +266,10 @@ impl Trainer {
             )));
         }
         if let Some(c) = data.n_classes() {
-            if c > cfg.outputs {
+            if c > self.spec.n_outputs() {
                 return Err(TrainError::Invalid(format!(
                     "the data has {c} classes but the model has {} outputs",
-                    cfg.outputs
+                    self.spec.n_outputs()
                 )));
             }
         }
@@ -245,7 +296,11 @@ impl Trainer {
                 }
             }
         }
-        Ok(Tensor::from_shared(self.xbuf.clone(), 0, [rows.len(), f])?)
+        Ok(Tensor::from_shared(
+            self.xbuf.clone(),
+            0,
+            self.spec.batch_dims(rows.len()).as_slice(),
+        )?)
     }
 
     fn loss<'t>(&self, out: Var<'t, f32>, n: usize) -> Result<Var<'t, f32>> {
@@ -259,7 +314,7 @@ impl Trainer {
     fn metric_sum(&self, out: &[f32], n: usize) -> f64 {
         match self.task {
             Task::Classification => {
-                metrics::correct_count(out, self.model.config().outputs, &self.labels) as f64
+                metrics::correct_count(out, self.spec.n_outputs(), &self.labels) as f64
             }
             Task::Regression => out
                 .iter()
@@ -267,6 +322,63 @@ impl Trainer {
                 .map(|(p, y)| f64::from((p - y).abs()))
                 .sum(),
         }
+    }
+
+    /// Training-mode forward and backward pass on `rows` of `data` at the current parameters:
+    /// writes the flat gradient of the batch's mean loss (parameter layout, resized to fit) into
+    /// `grad` and returns the loss. Batch norm updates its running statistics; the parameters,
+    /// optimizer and step counter are untouched (see [`apply_gradient`](Self::apply_gradient)).
+    /// Dropout masks depend on (seed, current step).
+    pub fn loss_and_grad(
+        &mut self,
+        data: &Dataset,
+        rows: &[usize],
+        grad: &mut Vec<f32>,
+    ) -> Result<BatchLoss> {
+        if rows.is_empty() {
+            return Err(TrainError::Invalid("an empty batch has no gradient".into()));
+        }
+        let x = self.load_batch(data, rows)?;
+        let n = rows.len();
+        let ctx = ForwardCtx::train(self.config.seed, self.progress.step);
+        let result = {
+            let leaves = self.params.leaves(&self.tape);
+            let out = self.model.forward(
+                self.tape.constant(x),
+                &leaves,
+                self.buffers.tensors_mut(),
+                &ctx,
+            )?;
+            let loss = self.loss(out, n)?;
+            let value = f64::from(loss.item()?);
+            let metric_sum = self.metric_sum(out.value().as_slice(), n);
+            let g = self.tape.backward(loss)?;
+            self.params.gather_grads(&g, &leaves, grad);
+            BatchLoss {
+                loss: value,
+                metric_sum,
+            }
+        };
+        self.tape.clear();
+        Ok(result)
+    }
+
+    /// One optimizer step with the flat gradient `grad` (clipped in place first when
+    /// `clip_grad_norm` is set); advances the step counter.
+    pub fn apply_gradient(&mut self, grad: &mut [f32]) -> Result<()> {
+        if grad.len() != self.params.len() {
+            return Err(TrainError::Invalid(format!(
+                "a gradient of {} values for a model with {} parameters",
+                grad.len(),
+                self.params.len()
+            )));
+        }
+        if let Some(max) = self.config.clip_grad_norm {
+            clip_grad_norm(grad, max)?;
+        }
+        self.optimizer.step(self.params.flat_mut(), grad)?;
+        self.progress.step += 1;
+        Ok(())
     }
 
     /// One optimisation step on `rows`; returns (loss, metric sum).
@@ -278,26 +390,32 @@ impl Trainer {
         batch: usize,
         norms: &mut [f64],
     ) -> Result<(f64, f64)> {
-        let x = self.load_batch(data, rows)?;
-        let n = rows.len();
-        let ctx = ForwardCtx::train(self.config.seed, self.progress.step);
-        let (loss, msum) = {
-            let leaves = self.params.leaves(&self.tape);
-            let out = self.model.forward(self.tape.constant(x), &leaves, &ctx)?;
-            let loss = self.loss(out, n)?;
-            let value = f64::from(loss.item()?);
-            let msum = self.metric_sum(out.value().as_slice(), n);
-            let g = self.tape.backward(loss)?;
-            self.params.gather_grads(&g, &leaves, &mut self.grads);
-            (value, msum)
-        };
-        self.tape.clear();
-        self.progress.step += 1;
+        let mut grads = std::mem::take(&mut self.grads);
+        let r = self.loss_and_grad(data, rows, &mut grads);
+        let r = r.and_then(|b| {
+            self.check_finite(b.loss, &grads, epoch, batch, norms)?;
+            self.apply_gradient(&mut grads)?;
+            Ok((b.loss, b.metric_sum))
+        });
+        self.grads = grads;
+        r
+    }
+
+    /// Adds each layer's gradient norm to `norms`; fails naming the layers whose gradient (or
+    /// the loss) is not finite.
+    fn check_finite(
+        &self,
+        loss: f64,
+        grads: &[f32],
+        epoch: usize,
+        batch: usize,
+        norms: &mut [f64],
+    ) -> Result<()> {
         let mut bad = Vec::new();
         for (i, (name, ranges)) in self.layers.iter().enumerate() {
             let ss: f64 = ranges
                 .iter()
-                .flat_map(|r| &self.grads[r.clone()])
+                .flat_map(|r| &grads[r.clone()])
                 .map(|&g| f64::from(g) * f64::from(g))
                 .sum();
             if !ss.is_finite() {
@@ -305,38 +423,34 @@ impl Trainer {
             }
             norms[i] += ss.sqrt();
         }
-        if !loss.is_finite() || !bad.is_empty() {
-            bad.reverse();
-            let what = if loss.is_nan() {
-                "loss became NaN".to_string()
-            } else if loss.is_infinite() {
-                "loss became infinite".to_string()
-            } else {
-                format!("gradient became non-finite (loss {loss})")
-            };
-            let layer = bad
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "(none: every gradient is finite)".into());
-            let others = if bad.len() > 1 {
-                format!(" (also {})", bad[1..].join(", "))
-            } else {
-                String::new()
-            };
-            return Err(TrainError::NonFinite {
-                what,
-                step: self.progress.step,
-                epoch,
-                batch,
-                layer,
-                others,
-            });
+        if loss.is_finite() && bad.is_empty() {
+            return Ok(());
         }
-        if let Some(max) = self.config.clip_grad_norm {
-            clip_grad_norm(&mut self.grads, max)?;
-        }
-        self.optimizer.step(self.params.flat_mut(), &self.grads)?;
-        Ok((loss, msum))
+        bad.reverse();
+        let what = if loss.is_nan() {
+            "loss became NaN".to_string()
+        } else if loss.is_infinite() {
+            "loss became infinite".to_string()
+        } else {
+            format!("gradient became non-finite (loss {loss})")
+        };
+        let layer = bad
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(none: every gradient is finite)".into());
+        let others = if bad.len() > 1 {
+            format!(" (also {})", bad[1..].join(", "))
+        } else {
+            String::new()
+        };
+        Err(TrainError::NonFinite {
+            what,
+            step: self.progress.step + 1,
+            epoch,
+            batch,
+            layer,
+            others,
+        })
     }
 
     /// Trains until `config.epochs` epochs are done (or early stopping), validating on
@@ -428,18 +542,24 @@ impl Trainer {
         Ok(())
     }
 
-    /// Loss and metrics on `rows` of `data`, without recording gradients.
+    /// Loss and metrics on `rows` of `data` at the current parameters, in evaluation mode
+    /// (dropout off, batch norm on its running statistics), without recording gradients.
     pub fn evaluate(&mut self, data: &Dataset, rows: &[usize]) -> Result<EvalMetrics> {
         self.check_data(data)?;
         let (mut loss_sum, mut metric_sum, mut sq_sum) = (0.0, 0.0, 0.0);
         for chunk in rows.chunks(self.config.eval_batch_size) {
             let x = self.load_batch(data, chunk)?;
             let n = chunk.len();
-            let (loss, msum, sq) = self.tape.no_grad(|| -> Result<(f64, f64, f64)> {
+            // Moved out for the closure; evaluation mode reads the buffers without changing them.
+            let mut buffers = std::mem::take(&mut self.buffers);
+            let r = self.tape.no_grad(|| -> Result<(f64, f64, f64)> {
                 let params = self.params.constants(&self.tape);
-                let out =
-                    self.model
-                        .forward(self.tape.constant(x), &params, &ForwardCtx::eval())?;
+                let out = self.model.forward(
+                    self.tape.constant(x),
+                    &params,
+                    buffers.tensors_mut(),
+                    &ForwardCtx::eval(),
+                )?;
                 let loss = f64::from(self.loss(out, n)?.item()?);
                 let value = out.value();
                 let sq = match self.task {
@@ -452,8 +572,10 @@ impl Trainer {
                     Task::Classification => 0.0,
                 };
                 Ok((loss, self.metric_sum(value.as_slice(), n), sq))
-            })?;
+            });
+            self.buffers = buffers;
             self.tape.clear();
+            let (loss, msum, sq) = r?;
             loss_sum += loss * n as f64;
             metric_sum += msum;
             sq_sum += sq;
@@ -471,21 +593,27 @@ impl Trainer {
 
     /// Model outputs (logits, or values for regression) for row-major `features`, `n × outputs`.
     pub fn predict(&mut self, features: &[f32]) -> Result<Vec<f32>> {
-        let f = self.model.config().inputs;
+        let f = self.spec.n_inputs();
         if !features.len().is_multiple_of(f) {
             return Err(TrainError::Invalid(format!(
                 "{} feature values are not a whole number of rows of {f}",
                 features.len()
             )));
         }
-        let mut out = Vec::with_capacity(features.len() / f * self.model.config().outputs);
+        let mut out = Vec::with_capacity(features.len() / f * self.spec.n_outputs());
         for chunk in features.chunks(self.config.eval_batch_size * f) {
-            let x = Tensor::from_vec(chunk.to_vec(), [chunk.len() / f, f])?;
+            let dims = self.spec.batch_dims(chunk.len() / f);
+            let x = Tensor::from_vec(chunk.to_vec(), dims.as_slice())?;
             let y = self.tape.no_grad(|| -> Result<Tensor<f32>> {
                 let params = self.params.constants(&self.tape);
                 Ok(self
                     .model
-                    .forward(self.tape.constant(x), &params, &ForwardCtx::eval())?
+                    .forward(
+                        self.tape.constant(x),
+                        &params,
+                        self.buffers.tensors_mut(),
+                        &ForwardCtx::eval(),
+                    )?
                     .value())
             })?;
             self.tape.clear();
@@ -493,4 +621,20 @@ impl Trainer {
         }
         Ok(out)
     }
+}
+
+/// Weight decay applies to weight matrices and kernels only: biases, normalisation weights and
+/// every other one-dimensional parameter are excluded (names alone miss `down.1.weight`).
+fn decay_mask(params: &ParamStore<f32>) -> Result<DecayMask> {
+    let vectors: std::collections::HashSet<&str> = params
+        .entries()
+        .iter()
+        .filter(|e| e.shape.len() <= 1)
+        .map(|e| e.name.as_str())
+        .collect();
+    Ok(DecayMask::from_segments(
+        &params.segments(),
+        params.len(),
+        |name| !vectors.contains(name),
+    )?)
 }

@@ -1,5 +1,6 @@
-//! Checkpoint directories: `model.safetensors` (PyTorch-style names, readable by Python's
-//! `safetensors`) and `state.json` (optimizer state, progress, seeds, model and training
+//! Checkpoint directories: `model.safetensors` (parameters and buffers under PyTorch
+//! `state_dict()` names, counters as `I64`, readable by Python's `safetensors` and loadable with
+//! `load_state_dict(strict=True)`) and `state.json` (optimizer state, progress, seeds, model and training
 //! configuration, data preprocessing, class names, task), both written atomically.
 //!
 //! Resuming needs no random-generator stream: shuffling depends only on (seed, epoch) and
@@ -11,7 +12,7 @@ use crate::checkpoint::{
     load_safetensors_file, save_safetensors_with_metadata, write_json_atomic, TensorData,
 };
 use crate::data::{load, CsvSchema, Dataset, LoadOptions, Standardizer, Task};
-use crate::nn::{Mlp, MlpConfig, Module};
+use crate::nn::{init_buffers, BufferKind, BufferStore, ModelSpec};
 use crate::optim::OptimizerState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -99,8 +100,8 @@ pub struct RngInfo {
 pub struct CheckpointState {
     /// Layout version.
     pub format_version: u32,
-    /// Model architecture.
-    pub model: MlpConfig,
+    /// Model architecture (a bare MLP configuration from older files also reads).
+    pub model: ModelSpec,
     /// Classification or regression.
     pub task: Task,
     /// Class names in label order (classification).
@@ -117,26 +118,30 @@ pub struct CheckpointState {
     pub rng: RngInfo,
 }
 
-/// A checkpoint read back: its state and the flat weights in model layout.
+/// A checkpoint read back: its state, the flat weights in model layout and the buffers.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// `state.json`.
     pub state: CheckpointState,
     /// Weights in the model's flat layout.
     pub weights: Vec<f32>,
+    /// Buffers (batch-norm running statistics), in the model's buffer order.
+    pub buffers: BufferStore<f32>,
 }
 
 impl Checkpoint {
     /// A trainer continuing this run.
     pub fn trainer(&self) -> Result<Trainer> {
-        Trainer::restore(
+        let mut t = Trainer::restore(
             self.state.model.clone(),
             self.state.task,
             self.state.train.clone(),
             &self.weights,
             Some(&self.state.optimizer),
             self.state.progress.clone(),
-        )
+        )?;
+        t.buffers_mut().copy_from(&self.buffers)?;
+        Ok(t)
     }
 }
 
@@ -152,7 +157,13 @@ pub fn save_checkpoint(
         source,
     })?;
     let p = trainer.params();
-    let tensors: Vec<(&str, &[usize], TensorData<'_>)> = p
+    let b = trainer.buffers();
+    let counts: Vec<Vec<i64>> = b
+        .tensors()
+        .iter()
+        .map(|t| t.as_slice().iter().map(|&v| v as i64).collect())
+        .collect();
+    let mut tensors: Vec<(&str, &[usize], TensorData<'_>)> = p
         .entries()
         .iter()
         .map(|e| {
@@ -163,13 +174,20 @@ pub fn save_checkpoint(
             )
         })
         .collect();
+    for ((e, t), c) in b.entries().iter().zip(b.tensors()).zip(&counts) {
+        let data = match e.kind {
+            BufferKind::Float => TensorData::F32(t.as_slice()),
+            BufferKind::Count => TensorData::I64(c),
+        };
+        tensors.push((e.name.as_str(), e.shape.as_slice(), data));
+    }
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     meta.insert("model".to_string(), trainer.model().describe());
     save_safetensors_with_metadata(dir.join(WEIGHTS_FILE), &tensors, &meta)?;
     let state = CheckpointState {
         format_version: FORMAT_VERSION,
-        model: trainer.model().config().clone(),
+        model: trainer.spec().clone(),
         task: trainer.task(),
         class_names: class_names.map(<[String]>::to_vec),
         preprocessing: preprocessing.clone(),
@@ -218,13 +236,29 @@ pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
         )));
     }
     let state = read_state(&state_path)?;
-    let model = Mlp::<f32>::new(state.model.clone())?;
+    let model = state.model.build::<f32>()?;
     let file = load_safetensors_file(dir.join(WEIGHTS_FILE))?;
     let mut weights = Vec::new();
     for spec in model.param_specs() {
         weights.extend_from_slice(file.expect_f32(&spec.name, &spec.shape)?);
     }
-    Ok(Checkpoint { state, weights })
+    let mut buffers = init_buffers(model.as_ref())?;
+    for e in buffers.entries().to_vec() {
+        let values: Vec<f32> = match e.kind {
+            BufferKind::Float => file.expect_f32(&e.name, &e.shape)?.to_vec(),
+            BufferKind::Count => file
+                .expect_i64(&e.name, &e.shape)?
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
+        };
+        buffers.set(&e.name, &values)?;
+    }
+    Ok(Checkpoint {
+        state,
+        weights,
+        buffers,
+    })
 }
 
 #[cfg(test)]
