@@ -38,6 +38,8 @@ enum Command {
     Evaluate(cmd::evaluate::EvaluateArgs),
     /// Write a checkpoint's predictions for new rows to a CSV file.
     Predict(cmd::predict::PredictArgs),
+    /// The formula explorer, network playground and training dashboard in the browser.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() {
@@ -59,6 +61,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(*a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", e.message);

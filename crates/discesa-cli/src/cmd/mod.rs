@@ -9,5 +9,6 @@ pub mod gallery;
 pub mod grad;
 pub mod hessian;
 pub mod predict;
+pub mod serve;
 pub mod train;
 mod train_config;

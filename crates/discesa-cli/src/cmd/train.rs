@@ -101,6 +101,10 @@ pub struct TrainArgs {
     /// Print one JSON object with the results at the end.
     #[arg(long)]
     json: bool,
+    /// Show a live dashboard of the run (follows --metrics) on 127.0.0.1:PORT (default 8421);
+    /// it stays up after training until Ctrl-C.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "8421", value_name = "PORT")]
+    serve: Option<u16>,
     /// TOML file with the same keys as these flags (flags win).
     #[arg(long, value_name = "FILE.toml")]
     config: Option<PathBuf>,
@@ -339,6 +343,10 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if let Some(Some(p)) = &a.grad_norms {
         check_output_path("grad-norms", p, &["png", "svg"])?;
     }
+    let dashboard = match a.serve {
+        Some(port) => Some(super::serve::start_dashboard(metrics.as_deref(), port)?),
+        None => None,
+    };
     if a.resume && checkpoint.is_none() {
         return Err(Fail::input("--resume needs --checkpoint DIR"));
     }
@@ -513,6 +521,9 @@ pub fn run(a: TrainArgs) -> CmdResult {
             sps,
             seconds
         );
+    }
+    if let Some(url) = dashboard {
+        super::serve::keep_serving(&url);
     }
     Ok(())
 }

@@ -21,6 +21,9 @@ pub struct DescentOptions {
     /// Diverged once the value has grown on this many consecutive steps and is far above
     /// the starting value (see [`descend`]).
     pub growth_patience: usize,
+    /// Hyper-parameters beyond the learning rate (momentum factor, Adam's betas...); unset
+    /// ones take the optimizer's default.
+    pub optim: OptimOptions,
 }
 
 impl Default for DescentOptions {
@@ -32,6 +35,7 @@ impl Default for DescentOptions {
             tol: 1e-10,
             bound: 1e12,
             growth_patience: 25,
+            optim: OptimOptions::default(),
         }
     }
 }
@@ -179,7 +183,7 @@ pub fn descend(
         )));
     }
     formula.checked_gradient(start)?;
-    let mut optimizer = build::<f64>(opts.optimizer, opts.lr, &OptimOptions::default())
+    let mut optimizer = build::<f64>(opts.optimizer, opts.lr, &opts.optim)
         .map_err(|e| FormulaError::BadOption(e.to_string()))?;
     let mut x = start.to_vec();
     let mut records: Vec<StepRecord> = Vec::new();
