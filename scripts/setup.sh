@@ -12,3 +12,21 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "setup: please install: ${need[*]}" >&2; exit 1
   fi
 fi
+
+# Browser tests of `discesa serve` (scripts/browser_tests.sh): Debian's chromium, node and npm,
+# and playwright-core from the lockfile (it never downloads a browser of its own). Optional: if
+# they cannot be installed, the browser tests say so and are skipped.
+optional=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || optional+=(chromium)
+command -v node >/dev/null 2>&1 || optional+=(nodejs)
+command -v npm >/dev/null 2>&1 || optional+=(npm)
+if [ ${#optional[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${optional[@]}"; } >/dev/null 2>&1 \
+    || echo "setup: could not install ${optional[*]}; the browser tests will be skipped" >&2
+fi
+browser_tests="$(dirname "$0")/../crates/discesa-serve/browser-tests"
+if command -v npm >/dev/null 2>&1 && [ ! -d "$browser_tests/node_modules/playwright-core" ]; then
+  (cd "$browser_tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent) \
+    || echo "setup: npm ci failed in $browser_tests; the browser tests will be skipped" >&2
+fi

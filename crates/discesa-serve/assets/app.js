@@ -119,7 +119,7 @@ function lineChart(canvas, title, series, opts = {}) {
       if (started) ctx.lineTo(px(x), py(y)); else { ctx.moveTo(px(x), py(y)); started = true; }
     });
     ctx.stroke();
-    ctx.fillStyle = s.color; ctx.fillRect(lx, T + 6, 10, 3); ctx.fillText(s.name, lx + 13, T + 11); lx += 18 + ctx.measureText(s.name).width;
+    if (s.name) { ctx.fillStyle = s.color; ctx.fillRect(lx, T + 6, 10, 3); ctx.fillText(s.name, lx + 13, T + 11); lx += 18 + ctx.measureText(s.name).width; }
   }
 }
 
@@ -209,9 +209,11 @@ const EXAMPLES = {
 };
 
 const Explorer = {
-  vars: [], start: null, grid: null, curve: null, runs: [], k: 0, timer: null, seq: 0, hover: 0, point: null,
-  lr() { return Math.pow(10, Number($('lr').value)); },
-  setLr(v) { $('lr').value = Math.log10(v); $('lr-out').textContent = fmt(v, 3); },
+  vars: [], start: null, lrValue: 0.1, grid: null, curve: null, runs: [], k: 0, timer: null, seq: 0, hover: 0, point: null,
+  // η on a log slider, rounded to three digits so that the value shown is the value used.
+  lr() { return this.lrValue; },
+  sliderLr() { return Number(Math.pow(10, Number($('lr').value)).toPrecision(3)); },
+  setLr(v) { if (!(v > 0)) return; this.lrValue = v; $('lr').value = Math.log10(v); $('lr-out').textContent = fmt(v, 4); },
   optimizers() { return [...document.querySelectorAll('#optimizers input:checked')].map((c) => c.value); },
   range() {
     const r = $('range').value.split(',').map(Number);
@@ -225,7 +227,7 @@ const Explorer = {
 
   saveUrl() {
     if ($('view-explorer').hidden) return;
-    const p = new URLSearchParams({ f: $('formula').value, lr: fmt(this.lr(), 4), m: $('momentum').value, steps: $('steps').value, opt: this.optimizers().join(','), view: $('range').value });
+    const p = new URLSearchParams({ f: $('formula').value, lr: String(this.lr()), m: $('momentum').value, steps: $('steps').value, opt: this.optimizers().join(','), view: $('range').value });
     if (this.start) p.set('from', this.start.join(','));
     history.replaceState(null, '', '#explorer?' + p.toString());
   },
@@ -271,6 +273,7 @@ const Explorer = {
     if (changed && $('range').value.split(',').length !== (this.vars.length === 1 ? 2 : 4)) $('range').value = this.vars.length === 1 ? '-4,4' : '-4,4,-4,4';
     if (!this.start || this.start.length !== this.vars.length) this.start = this.vars.length === 1 ? [3] : [-3, -1];
     $('panel-3d').hidden = this.vars.length !== 2;
+    if (this.vars.length !== 2) { $('cursor-info').textContent = ''; const o = $('overlay'); o.getContext('2d').clearRect(0, 0, o.width, o.height); }
     $('buttons-1d').hidden = this.vars.length !== 1;
     $('plot-hint').textContent = this.vars.length === 2 ? 'Click to start a descent there; the arrow at the cursor is −∇f.' : 'Click to start there; step / play walk the path; the arrow is the step −η f′(x).';
     try {
@@ -406,8 +409,13 @@ const Explorer = {
     for (const run of this.runs) {
       const col = COLORS[run.optimizer] || '#000';
       const k = Math.min(this.k, run.points.length - 1);
-      ctx.fillStyle = col; ctx.globalAlpha = 0.5;
-      for (let i = 0; i < k; i++) { const x = run.points[i][0], v = run.values[i]; if (x === null || v === null) break; ctx.beginPath(); ctx.arc(X(x), Y(v), 3, 0, 7); ctx.fill(); }
+      ctx.fillStyle = col; ctx.strokeStyle = col; ctx.globalAlpha = 0.5; ctx.lineWidth = 1;
+      for (let i = 0; i < k; i++) {
+        const x = run.points[i][0], v = run.values[i], x2 = run.points[i + 1][0], v2 = run.values[i + 1];
+        if (x === null || v === null) break;
+        ctx.beginPath(); ctx.arc(X(x), Y(v), 3, 0, 7); ctx.fill();
+        if (x2 !== null && v2 !== null) { ctx.beginPath(); ctx.moveTo(X(x), Y(v)); ctx.lineTo(X(x2), Y(v2)); ctx.stroke(); }
+      }
       ctx.globalAlpha = 1;
       const x = run.points[k][0], v = run.values[k], g = run.gradients[k] ? run.gradients[k][0] : null;
       $('k-1d').textContent = `step ${k} of ${run.points.length - 1}: x = ${fmt(x)}, f = ${fmt(v)}, f′(x) = ${fmt(g)}`;
@@ -463,7 +471,7 @@ function initExplorer() {
   const later = (f, ms) => { clearTimeout(timer); timer = setTimeout(f, ms); };
   $('formula').addEventListener('input', () => later(() => Explorer.refresh(), 250));
   $('range').addEventListener('change', () => Explorer.refresh());
-  $('lr').addEventListener('input', () => { $('lr-out').textContent = fmt(Explorer.lr(), 3); later(() => Explorer.descend(), 60); });
+  $('lr').addEventListener('input', () => { Explorer.lrValue = Explorer.sliderLr(); $('lr-out').textContent = fmt(Explorer.lr(), 4); later(() => Explorer.descend(), 60); });
   $('momentum').addEventListener('input', () => { $('momentum-out').textContent = $('momentum').value; later(() => Explorer.descend(), 60); });
   $('steps').addEventListener('change', () => Explorer.descend());
   document.querySelectorAll('#optimizers input').forEach((c) => c.addEventListener('change', () => Explorer.descend()));
@@ -493,7 +501,7 @@ function initExplorer() {
 // ---------- network playground ----------
 
 const Play = {
-  session: null, data: null, history: [], playing: false, rate: 0, busy: false,
+  session: null, data: null, history: [], playing: false, rate: 0, busy: false, gen: 0,
   config() {
     return {
       dataset: $('p-dataset').value, points: Number($('p-points').value), noise: Number($('p-noise').value),
@@ -519,18 +527,23 @@ const Play = {
   async reset() {
     this.pause();
     this.saveUrl();
+    const gen = ++this.gen;
     let d;
     try { d = await api('/api/play/new', this.config()); } catch (e) { this.error(e.message); return; }
+    if (gen !== this.gen) return;
     this.error(null);
     this.session = d.id; this.data = d; this.history = [];
+    $('p-trace').textContent = '';
     this.show(d.report);
   },
-  pause() { this.playing = false; $('p-play').textContent = 'play'; },
+  pause() { this.playing = false; $('p-play').textContent = 'play'; $('p-stats').dataset.playing = 'no'; },
   async step(n) {
     if (!this.session || this.busy) return null;
     this.busy = true;
+    const gen = this.gen;
     try {
       const r = await api('/api/play/step', { id: this.session, steps: n, boundary: 50 });
+      if (gen !== this.gen) return null;
       this.error(null);
       this.show(r);
       return r;
@@ -541,6 +554,7 @@ const Play = {
     while (this.playing) {
       const r = await this.step(Math.max(1, Math.min(500, Number($('p-per-frame').value) || 1)));
       if (!r) break;
+      $('p-stats').dataset.playing = this.playing ? 'yes' : 'no';
       const dt = (performance.now() - t0) / 1000;
       if (dt > 0.5) { this.rate = (r.step - s0) / dt; t0 = performance.now(); s0 = r.step; }
       await new Promise((ok) => requestAnimationFrame(ok));
@@ -551,7 +565,7 @@ const Play = {
     if (this.history.length > 3000) this.history.splice(0, this.history.length - 3000);
     const acc = (v) => (100 * v).toFixed(1) + '%';
     $('p-stats').textContent = `step ${r.step} · epoch ${r.epoch} · train loss ${fmt(r.train_loss, 4)} · test loss ${fmt(r.test_loss, 4)} · train acc ${acc(r.train_accuracy)} · test acc ${acc(r.test_accuracy)}` + (this.playing && this.rate ? ` · ${this.rate.toFixed(0)} steps/s` : '');
-    $('p-stats').dataset.testAccuracy = r.test_accuracy; $('p-stats').dataset.step = r.step; $('p-stats').dataset.rate = this.rate;
+    $('p-stats').dataset.testAccuracy = r.test_accuracy; $('p-stats').dataset.gradNorms = JSON.stringify(r.grad_norms); $('p-stats').dataset.step = r.step; $('p-stats').dataset.rate = this.rate;
     this.drawBoundary(r);
     const xs = this.history.map((h) => h.step);
     lineChart($('p-loss'), 'loss (cross-entropy)', [
@@ -584,7 +598,7 @@ const Play = {
     const n = r.grad_norms.length;
     const series = r.grad_norms.map((_, l) => {
       const c = viridis(n > 1 ? l / (n - 1) : 0);
-      return { name: l === 0 ? 'layer 1 (input)' : l === n - 1 ? `layer ${n} (output)` : `${l + 1}`, color: `rgb(${c[0] | 0},${c[1] | 0},${c[2] | 0})`, xs, ys: this.history.map((h) => h.grad_norms[l]) };
+      return { name: l === 0 ? 'layer 1 (input)' : l === n - 1 ? `layer ${n} (output)` : n <= 4 ? `layer ${l + 1}` : '', color: `rgb(${c[0] | 0},${c[1] | 0},${c[2] | 0})`, xs, ys: this.history.map((h) => h.grad_norms[l]) };
     });
     lineChart($('p-norms'), 'per-layer gradient norm ‖∂L/∂W‖₂ (log scale)', series, { log: true, xlabel: 'step' });
   },
@@ -699,6 +713,7 @@ document.querySelectorAll('nav a').forEach((a) => a.addEventListener('click', (e
   if (view === 'explorer') Explorer.loadUrl(params);
   if (view === 'play') Play.loadUrl(params);
 }
-Explorer.setLr(Explorer.lr());
 route();
 Explorer.refresh();
+// For the browser tests and the curious: the state of each view.
+Object.assign(window, { Explorer, Play, Dashboard });

@@ -36,8 +36,10 @@ pub async fn style() -> Response {
 
 /// `GET /api/health`: the server is up, and what it is.
 pub async fn health() -> Response {
-    axum::Json(serde_json::json!({ "ok": true, "name": "discesa", "version": env!("CARGO_PKG_VERSION") }))
-        .into_response()
+    axum::Json(
+        serde_json::json!({ "ok": true, "name": "discesa", "version": env!("CARGO_PKG_VERSION") }),
+    )
+    .into_response()
 }
 
 /// Anything else: 404 (no path is ever mapped to a file).
@@ -56,7 +58,9 @@ mod tests {
     fn page_is_small_and_loads_nothing_from_elsewhere() {
         assert!(super::page_bytes() < 300 * 1024, "{}", super::page_bytes());
         for text in [super::INDEX, super::SCRIPT, super::STYLE] {
-            assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"));
+            assert!(
+                !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn")
+            );
         }
     }
 }

@@ -35,7 +35,9 @@ fn metrics_path(s: &AppState) -> Result<PathBuf, ApiError> {
     s.run
         .as_ref()
         .and_then(|r| r.metrics.clone())
-        .ok_or_else(|| ApiError::not_found("no metrics file was named (start with --run FILE_OR_DIR)"))
+        .ok_or_else(|| {
+            ApiError::not_found("no metrics file was named (start with --run FILE_OR_DIR)")
+        })
 }
 
 /// `GET /api/run/metrics`: the whole metrics file as `{layers, records}`.
@@ -50,7 +52,9 @@ pub async fn landscape(State(s): State<Arc<AppState>>) -> Result<Json<Value>, Ap
         .run
         .as_ref()
         .and_then(|r| r.landscape.clone())
-        .ok_or_else(|| ApiError::not_found("no landscape directory was named (start with --run DIR)"))?;
+        .ok_or_else(|| {
+            ApiError::not_found("no landscape directory was named (start with --run DIR)")
+        })?;
     s.jobs
         .run(move |_| read_landscape(&dir).map_err(ApiError::internal))
         .await
@@ -99,7 +103,8 @@ pub async fn events(State(s): State<Arc<AppState>>) -> Response {
     };
     if OPEN_STREAMS.fetch_add(1, Ordering::SeqCst) >= STREAMS {
         OPEN_STREAMS.fetch_sub(1, Ordering::SeqCst);
-        return ApiError::unavailable(format!("more than {STREAMS} dashboards are open")).into_response();
+        return ApiError::unavailable(format!("more than {STREAMS} dashboards are open"))
+            .into_response();
     }
     Sse::new(follow(path))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))

@@ -167,12 +167,18 @@ mod tests {
             let r = (p.xy[2 * i].powi(2) + p.xy[2 * i + 1].powi(2)).sqrt();
             assert_eq!(r < 0.65, c == 0);
         }
-        assert_eq!(generate(&spec("blobs")).unwrap(), generate(&spec("blobs")).unwrap());
+        assert_eq!(
+            generate(&spec("blobs")).unwrap(),
+            generate(&spec("blobs")).unwrap()
+        );
     }
 
     #[test]
     fn bad_specs_are_refused() {
-        assert!(generate(&spec("moons")).unwrap_err().message.contains("moons"));
+        assert!(generate(&spec("moons"))
+            .unwrap_err()
+            .message
+            .contains("moons"));
         let mut s = spec("xor");
         s.points = POINTS + 1;
         assert!(generate(&s).is_err());

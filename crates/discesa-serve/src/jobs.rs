@@ -83,9 +83,11 @@ impl JobPool {
         match tokio::time::timeout(Duration::from_millis(self.job_ms + 1000), handle).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Err(ApiError::internal(format!("the job failed: {e}"))),
-            Err(_) => Err(Deadline(Instant::now() - Duration::from_secs(1), self.job_ms)
-                .check()
-                .unwrap_err()),
+            Err(_) => Err(
+                Deadline(Instant::now() - Duration::from_secs(1), self.job_ms)
+                    .check()
+                    .unwrap_err(),
+            ),
         }
     }
 }
@@ -111,7 +113,8 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
         ),
         column: None,
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad(format!("malformed JSON request: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad(format!("malformed JSON request: {e}")))
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ mod playground;
 mod run_files;
 mod trace;
 
-pub use data2d::{generate, DataSpec, Points};
 pub use assets::page_bytes;
+pub use data2d::{generate, DataSpec, Points};
 pub use error::ApiError;
 pub use playground::{PlayConfig, PlaySession, StepReport};
 pub use run_files::{read_metrics, RunSource};

@@ -108,7 +108,9 @@ fn positive(v: f64, what: &str) -> Result<f64, ApiError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(ApiError::bad(format!("{what} = {v} must be a positive number")))
+        Err(ApiError::bad(format!(
+            "{what} = {v} must be a positive number"
+        )))
     }
 }
 
@@ -136,7 +138,8 @@ impl PlaySession {
         if !(c.l2.is_finite() && c.l2 >= 0.0) {
             return Err(ApiError::bad(format!("l2 = {} must be >= 0", c.l2)));
         }
-        let activation = Activation::parse(&c.activation).map_err(|e| ApiError::bad(e.to_string()))?;
+        let activation =
+            Activation::parse(&c.activation).map_err(|e| ApiError::bad(e.to_string()))?;
         let points = generate(&DataSpec {
             dataset: c.dataset.clone(),
             points: c.points,
@@ -144,7 +147,8 @@ impl PlaySession {
             seed: c.seed,
         })?;
         let order = shuffled_indices(points.len(), c.seed ^ 0x5eed);
-        let n_train = ((points.len() as f64 * c.train_ratio).round() as usize).clamp(2, points.len() - 2);
+        let n_train =
+            ((points.len() as f64 * c.train_ratio).round() as usize).clamp(2, points.len() - 2);
         let train = points.select(&order[..n_train]);
         let test = points.select(&order[n_train..]);
         if c.batch_size == 0 || c.batch_size > train.len() {
@@ -203,7 +207,10 @@ impl PlaySession {
         if self.cursor >= self.order.len() {
             self.epoch += 1;
             self.cursor = 0;
-            self.order = shuffled_indices(self.train.len(), self.seed.wrapping_add(self.epoch as u64 + 1));
+            self.order = shuffled_indices(
+                self.train.len(),
+                self.seed.wrapping_add(self.epoch as u64 + 1),
+            );
         }
         let end = (self.cursor + self.batch_size).min(self.order.len());
         let batch = self.order[self.cursor..end].to_vec();
@@ -268,7 +275,10 @@ impl PlaySession {
             let lse = m + ((a - m).exp() + (b - m).exp()).ln();
             loss += lse - if label == 0 { a } else { b };
         }
-        Ok((loss / p.len().max(1) as f64, accuracy(&logits, 2, &p.labels)))
+        Ok((
+            loss / p.len().max(1) as f64,
+            accuracy(&logits, 2, &p.labels),
+        ))
     }
 
     /// Losses, accuracies, gradient norms and (if `side > 0`) the decision boundary.
@@ -313,10 +323,13 @@ impl PlaySession {
     }
 }
 
+/// A session and when it was last used.
+type Entry = (Instant, Arc<Mutex<PlaySession>>);
+
 /// The sessions of all pages, the least recently used dropped beyond [`SESSIONS`].
 #[derive(Default)]
 pub struct Sessions {
-    inner: Mutex<(u64, HashMap<u64, (Instant, Arc<Mutex<PlaySession>>)>)>,
+    inner: Mutex<(u64, HashMap<u64, Entry>)>,
 }
 
 impl Sessions {
@@ -470,7 +483,10 @@ mod tests {
         let before = s.report(0).unwrap();
         s.train(300, Deadline::after_ms(20_000)).unwrap();
         let after = s.report(10).unwrap();
-        assert!(after.train_loss < 0.5 * before.train_loss, "{before:?} {after:?}");
+        assert!(
+            after.train_loss < 0.5 * before.train_loss,
+            "{before:?} {after:?}"
+        );
         assert!(after.test_accuracy > 0.9, "{after:?}");
         assert_eq!(after.boundary.len(), 100);
         assert_eq!(after.grad_norms.len(), 3);
@@ -494,13 +510,21 @@ mod tests {
     fn bad_configs_say_what_is_wrong() {
         let mut c = config("xor");
         c.hidden = vec![8; LAYERS + 1];
-        assert!(PlaySession::new(&c).err().unwrap().message.contains("hidden layers"));
+        assert!(PlaySession::new(&c)
+            .err()
+            .unwrap()
+            .message
+            .contains("hidden layers"));
         let mut c = config("xor");
         c.hidden = vec![WIDTH + 1];
         assert!(PlaySession::new(&c).is_err());
         let mut c = config("xor");
         c.optimizer = "lbfgs".into();
-        assert!(PlaySession::new(&c).err().unwrap().message.contains("lbfgs"));
+        assert!(PlaySession::new(&c)
+            .err()
+            .unwrap()
+            .message
+            .contains("lbfgs"));
         let mut c = config("xor");
         c.batch_size = 0;
         assert!(PlaySession::new(&c).is_err());

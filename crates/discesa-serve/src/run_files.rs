@@ -20,7 +20,10 @@ pub struct RunSource {
 
 fn is_metrics_file(p: &Path) -> bool {
     matches!(
-        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
         Some("csv" | "jsonl" | "json" | "ndjson")
     )
 }
@@ -50,7 +53,10 @@ impl RunSource {
                 path.display()
             ));
         }
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !path.is_file() && !parent.is_dir() {
             return Err(format!("{} does not exist", path.display()));
         }
@@ -78,12 +84,19 @@ pub fn read_metrics(path: &Path) -> Result<Value, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let csv = path.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("csv")).unwrap_or(false);
+    let csv = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.eq_ignore_ascii_case("csv"))
+        .unwrap_or(false);
     let mut records = Vec::new();
     let layers: Vec<String>;
     if csv {
         let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().map(|h| h.split(',').collect()).unwrap_or_default();
+        let header: Vec<&str> = lines
+            .next()
+            .map(|h| h.split(',').collect())
+            .unwrap_or_default();
         layers = header
             .iter()
             .filter_map(|h| h.strip_prefix("grad_norm:").map(str::to_string))
@@ -144,7 +157,10 @@ pub fn read_landscape(dir: &Path) -> Result<Value, String> {
         Some(y)
     } else {
         if shape != [x.len()] {
-            return Err(format!("loss.npy has shape {shape:?} but x.npy has {} values", x.len()));
+            return Err(format!(
+                "loss.npy has shape {shape:?} but x.npy has {} values",
+                x.len()
+            ));
         }
         None
     };
@@ -152,7 +168,13 @@ pub fn read_landscape(dir: &Path) -> Result<Value, String> {
         Ok(t) => serde_json::from_str::<Value>(&t).unwrap_or(Value::Null),
         Err(_) => Value::Null,
     };
-    let finite = |v: &[f64]| Value::Array(v.iter().map(|&a| if a.is_finite() { json!(a) } else { Value::Null }).collect());
+    let finite = |v: &[f64]| {
+        Value::Array(
+            v.iter()
+                .map(|&a| if a.is_finite() { json!(a) } else { Value::Null })
+                .collect(),
+        )
+    };
     Ok(json!({
         "dir": dir.display().to_string(), "shape": shape, "x": finite(&x),
         "y": y.as_deref().map(finite), "loss": finite(&loss), "settings": settings,
@@ -197,7 +219,10 @@ mod tests {
             seen.push(v["layers"].as_array().unwrap().len());
         }
         assert_eq!(seen, [2, 2]);
-        assert_eq!(read_metrics(&dir.join("later.csv")).unwrap()["records"], json!([]));
+        assert_eq!(
+            read_metrics(&dir.join("later.csv")).unwrap()["records"],
+            json!([])
+        );
         assert!(RunSource::open(&dir.join("m.txt")).is_err());
         assert!(RunSource::open(&dir.join("no/such/m.csv")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
@@ -210,7 +235,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         write_npy_f64(dir.join("x.npy"), &[3], &[-1.0, 0.0, 1.0]).unwrap();
         write_npy_f64(dir.join("y.npy"), &[2], &[0.0, 1.0]).unwrap();
-        write_npy_f64(dir.join("loss.npy"), &[2, 3], &[1.0, 0.5, 1.0, 2.0, f64::NAN, 2.0]).unwrap();
+        write_npy_f64(
+            dir.join("loss.npy"),
+            &[2, 3],
+            &[1.0, 0.5, 1.0, 2.0, f64::NAN, 2.0],
+        )
+        .unwrap();
         let src = RunSource::open(&dir).unwrap();
         assert_eq!(src.landscape.as_deref(), Some(dir.as_path()));
         let v = read_landscape(&dir).unwrap();

@@ -24,7 +24,11 @@ pub fn trace(s: &PlaySession, index: usize) -> Result<Value, ApiError> {
     }
     let (model, params) = s.network();
     let activation = model.config().activation;
-    let (x0, y0, label) = (train.xy[2 * index], train.xy[2 * index + 1], train.labels[index]);
+    let (x0, y0, label) = (
+        train.xy[2 * index],
+        train.xy[2 * index + 1],
+        train.labels[index],
+    );
     let tape = Tape::<f32>::new();
     let leaves = params.leaves(&tape);
     let input = tape.constant(Tensor::from_vec(vec![x0, y0], [1, 2]).map_err(engine)?);

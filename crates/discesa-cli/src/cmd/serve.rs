@@ -54,6 +54,7 @@ pub fn run(a: ServeArgs) -> CmdResult {
         host: a.host.clone(),
         port: a.port,
         run: a.run.clone(),
+        ..ServeOptions::default()
     })
     .map_err(serve_fail)?;
     let url = format!("http://{}/", server.local_addr());
@@ -67,7 +68,9 @@ pub fn run(a: ServeArgs) -> CmdResult {
 /// Starts the dashboard of a training run on a background thread (`discesa train --serve`);
 /// returns its address.
 pub fn start_dashboard(metrics: Option<&Path>, port: u16) -> Result<String, Fail> {
-    let metrics = metrics.ok_or_else(|| Fail::input("--serve needs --metrics FILE (the dashboard follows that file)"))?;
+    let metrics = metrics.ok_or_else(|| {
+        Fail::input("--serve needs --metrics FILE (the dashboard follows that file)")
+    })?;
     let server = bind(&ServeOptions {
         port,
         run: Some(metrics.to_path_buf()),
