@@ -8,11 +8,14 @@ mod creation;
 mod element;
 mod elementwise;
 mod layout;
+mod conv;
 mod matmul;
 mod reduce;
 mod shape;
 mod threads;
 
+pub use conv::{Conv2dOptions, Pool2dOptions};
+pub(crate) use conv::{ConvGeom, PoolGeom};
 pub use element::Element;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::gemm_into;
