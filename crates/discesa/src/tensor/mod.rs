@@ -4,11 +4,11 @@
 //! inside a flat buffer costs no copy; a scalar is stored inline so scalar-heavy formulas never
 //! allocate.
 
+mod conv;
 mod creation;
 mod element;
 mod elementwise;
 mod layout;
-mod conv;
 mod matmul;
 mod reduce;
 mod shape;
@@ -16,6 +16,13 @@ mod threads;
 
 pub use conv::{Conv2dOptions, Pool2dOptions};
 pub(crate) use conv::{ConvGeom, PoolGeom};
+/// The raw kernels behind the convolution ops (for the autodiff rules).
+pub(crate) mod conv_kernels {
+    pub(crate) use super::conv::{
+        avg_pool2d_adjoint, avg_pool2d_forward, conv2d_forward, conv2d_input_grad,
+        conv2d_weight_grad, max_pool2d_forward,
+    };
+}
 pub use element::Element;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::gemm_into;

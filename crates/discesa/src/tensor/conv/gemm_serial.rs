@@ -15,11 +15,19 @@ pub(crate) struct Mat<T> {
 impl<T> Mat<T> {
     /// A row-major `rows × cols` matrix.
     pub fn rows(s: &[T], cols: usize) -> Self {
-        Mat { ptr: s.as_ptr(), rs: cols as isize, cs: 1 }
+        Mat {
+            ptr: s.as_ptr(),
+            rs: cols as isize,
+            cs: 1,
+        }
     }
     /// The transpose of a row-major matrix with `cols` columns.
     pub fn rows_t(s: &[T], cols: usize) -> Self {
-        Mat { ptr: s.as_ptr(), rs: 1, cs: cols as isize }
+        Mat {
+            ptr: s.as_ptr(),
+            rs: 1,
+            cs: cols as isize,
+        }
     }
 }
 

@@ -122,10 +122,24 @@ impl ConvGeom {
         ) else {
             return Err(shape_err(
                 op,
-                format!("kernel {kh}x{kw} (dilation {:?}) is larger than the padded input {x}", opt.dilation),
+                format!(
+                    "kernel {kh}x{kw} (dilation {:?}) is larger than the padded input {x}",
+                    opt.dilation
+                ),
             ));
         };
-        Ok(ConvGeom { n, c, h, w, o, kh, kw, oh, ow, opt: *opt })
+        Ok(ConvGeom {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            oh,
+            ow,
+            opt: *opt,
+        })
     }
 
     /// Checks that an output gradient has the output's shape.
@@ -166,10 +180,7 @@ impl ConvGeom {
     }
     /// A 1x1 kernel with stride 1 and no padding: the input plane already is the im2col matrix.
     pub fn is_pointwise(&self) -> bool {
-        self.kh == 1
-            && self.kw == 1
-            && self.opt.stride == [1, 1]
-            && self.opt.padding == [0, 0]
+        self.kh == 1 && self.kw == 1 && self.opt.stride == [1, 1] && self.opt.padding == [0, 0]
     }
 }
 
@@ -200,7 +211,10 @@ impl PoolGeom {
         if 2 * opt.padding[0] > kh || 2 * opt.padding[1] > kw {
             return Err(invalid(
                 op,
-                format!("padding {:?} must be at most half the kernel {:?}", opt.padding, opt.kernel),
+                format!(
+                    "padding {:?} must be at most half the kernel {:?}",
+                    opt.padding, opt.kernel
+                ),
             ));
         }
         let (Some(oh), Some(ow)) = (
@@ -212,7 +226,15 @@ impl PoolGeom {
                 format!("window {kh}x{kw} is larger than the padded input {x}"),
             ));
         };
-        Ok(PoolGeom { n, c, h, w, oh, ow, opt: *opt })
+        Ok(PoolGeom {
+            n,
+            c,
+            h,
+            w,
+            oh,
+            ow,
+            opt: *opt,
+        })
     }
 
     /// Checks that an output gradient has the output's shape.

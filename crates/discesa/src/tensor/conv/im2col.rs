@@ -10,7 +10,11 @@ use crate::tensor::Element;
 fn valid_range(ow: usize, w: usize, s: usize, off: isize) -> (usize, usize) {
     let lo = if off >= 0 { 0 } else { (-off) as usize }.div_ceil(s);
     let room = w as isize - off;
-    let hi = if room <= 0 { 0 } else { (room as usize).div_ceil(s) };
+    let hi = if room <= 0 {
+        0
+    } else {
+        (room as usize).div_ceil(s)
+    };
     (lo.min(ow), hi.min(ow).max(lo.min(ow)))
 }
 
@@ -28,7 +32,8 @@ fn for_each_row(g: &ConvGeom, mut f: impl FnMut(usize, Option<usize>, isize)) {
                 let off = (kj * dw) as isize - pw as isize;
                 for oy in 0..g.oh {
                     let iy = (oy * sh + ki * dh) as isize - ph as isize;
-                    let src = (iy >= 0 && (iy as usize) < g.h).then(|| (ci * g.h + iy as usize) * g.w);
+                    let src =
+                        (iy >= 0 && (iy as usize) < g.h).then(|| (ci * g.h + iy as usize) * g.w);
                     f(row * g.p() + oy * g.ow, src, off);
                 }
             }

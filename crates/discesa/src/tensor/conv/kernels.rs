@@ -78,7 +78,11 @@ pub(crate) fn conv2d_forward<T: Element>(x: &Tensor<T>, wt: &Tensor<T>, g: &Conv
 }
 
 /// The input gradient `∂L/∂x` from the output gradient `gy`: col = wᵀ·gy, then col2im.
-pub(crate) fn conv2d_input_grad<T: Element>(gy: &Tensor<T>, wt: &Tensor<T>, g: &ConvGeom) -> Tensor<T> {
+pub(crate) fn conv2d_input_grad<T: Element>(
+    gy: &Tensor<T>,
+    wt: &Tensor<T>,
+    g: &ConvGeom,
+) -> Tensor<T> {
     let (gs, ws) = (gy.as_slice(), wt.as_slice());
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
@@ -92,7 +96,9 @@ pub(crate) fn conv2d_input_grad<T: Element>(gy: &Tensor<T>, wt: &Tensor<T>, g: &
                 let xg = &mut xi[grp * cg * plane..(grp + 1) * cg * plane];
                 let prod = |col: &mut [T]| {
                     // SAFETY: wgᵀ is k×og, gg is og×p, col is k×p, all distinct buffers.
-                    unsafe { gemm_serial(k, p, og, col, false, Mat::rows_t(wg, k), Mat::rows(gg, p)) }
+                    unsafe {
+                        gemm_serial(k, p, og, col, false, Mat::rows_t(wg, k), Mat::rows(gg, p))
+                    }
                 };
                 if g.is_pointwise() {
                     prod(xg);
@@ -142,7 +148,11 @@ fn weight_grad_images<T: Element>(
 
 /// The weight gradient `∂L/∂w` from the input `x` and the output gradient `gy`: a sum over images
 /// of gy·colᵀ, one partial sum per thread.
-pub(crate) fn conv2d_weight_grad<T: Element>(x: &Tensor<T>, gy: &Tensor<T>, g: &ConvGeom) -> Tensor<T> {
+pub(crate) fn conv2d_weight_grad<T: Element>(
+    x: &Tensor<T>,
+    gy: &Tensor<T>,
+    g: &ConvGeom,
+) -> Tensor<T> {
     let (xs, gs) = (x.as_slice(), gy.as_slice());
     let len = g.o * g.k();
     let threads = threads_for(g.n, g.n * g.o * g.p() * g.k());

@@ -3,8 +3,8 @@
 //! (input and weight gradients) as kernels of their own, and max / average pooling with their
 //! adjoints. The autodiff tape records these as ops (see `autodiff::conv`).
 
-mod geometry;
 mod gemm_serial;
+mod geometry;
 mod im2col;
 mod kernels;
 mod pool;
@@ -44,7 +44,11 @@ impl<T: Element> Tensor<T> {
                 if b.dims() != [g.o] {
                     return Err(shape_err(
                         "conv2d",
-                        format!("bias of shape {} does not fit {} output channels", b.shape(), g.o),
+                        format!(
+                            "bias of shape {} does not fit {} output channels",
+                            b.shape(),
+                            g.o
+                        ),
                     ));
                 }
                 y.add(&b.reshape([1, g.o, 1, 1])?)

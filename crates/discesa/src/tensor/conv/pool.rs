@@ -20,14 +20,19 @@ fn window(o: usize, s: usize, p: usize, k: usize, len: usize) -> (usize, usize) 
 /// Runs `f(plane, out_plane)` over every plane of `out`, in parallel when large.
 fn for_planes<T: Element>(out: &mut [T], per: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     if num_threads() > 1 && out.len() >= PARALLEL_ELEMENTS {
-        out.par_chunks_mut(per).enumerate().for_each(|(i, o)| f(i, o));
+        out.par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
     } else {
         out.chunks_mut(per).enumerate().for_each(|(i, o)| f(i, o));
     }
 }
 
 /// Max pooling; returns the output and each output's argmax `iy·W + ix` within its plane.
-pub(crate) fn max_pool2d_forward<T: Element>(x: &Tensor<T>, g: &PoolGeom) -> (Tensor<T>, Vec<usize>) {
+pub(crate) fn max_pool2d_forward<T: Element>(
+    x: &Tensor<T>,
+    g: &PoolGeom,
+) -> (Tensor<T>, Vec<usize>) {
     let (xs, plane) = (x.as_slice(), g.h * g.w);
     let per = g.oh * g.ow;
     let [kh, kw] = g.opt.kernel;

@@ -17,7 +17,11 @@ thread_local! {
 
 /// Runs `f` on this thread's buffer `slot`, grown to at least `len` elements. Its contents are
 /// unspecified (left over from the last use): callers overwrite what they read.
-pub(crate) fn with_scratch<T: Element, R>(slot: Slot, len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+pub(crate) fn with_scratch<T: Element, R>(
+    slot: Slot,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
     assert!(std::mem::align_of::<T>() <= std::mem::align_of::<f64>());
     SLOTS.with(|s| {
         let mut v = s[slot as usize].borrow_mut();

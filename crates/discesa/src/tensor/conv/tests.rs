@@ -27,7 +27,8 @@ fn naive_conv(x: &Tensor<f64>, w: &Tensor<f64>, o: &Conv2dOptions) -> Tensor<f64
                                     continue;
                                 }
                                 let c = grp * cg + ci;
-                                let xv = xs[((n * g.c + c) * g.h + iy as usize) * g.w + ix as usize];
+                                let xv =
+                                    xs[((n * g.c + c) * g.h + iy as usize) * g.w + ix as usize];
                                 let wv = ws[((oc * cg + ci) * g.kh + ki) * g.kw + kj];
                                 s += xv * wv;
                             }
@@ -42,7 +43,11 @@ fn naive_conv(x: &Tensor<f64>, w: &Tensor<f64>, o: &Conv2dOptions) -> Tensor<f64
 }
 
 fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
-    a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| x * y).sum()
+    a.as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(x, y)| x * y)
+        .sum()
 }
 
 fn opts(s: usize, p: usize, d: usize, groups: usize) -> Conv2dOptions {
@@ -66,8 +71,14 @@ fn check_conv(x: [usize; 4], w: [usize; 4], o: Conv2dOptions, seed: u64) {
     let gw = xt.conv2d_weight_grad(&gy, wt.shape(), &o).unwrap();
     let lhs = dot(&y, &gy);
     let scale = 1.0 + lhs.abs();
-    assert!((lhs - dot(&xt, &gx)).abs() < 1e-9 * scale, "input grad {x:?} {w:?} {o:?}");
-    assert!((lhs - dot(&wt, &gw)).abs() < 1e-9 * scale, "weight grad {x:?} {w:?} {o:?}");
+    assert!(
+        (lhs - dot(&xt, &gx)).abs() < 1e-9 * scale,
+        "input grad {x:?} {w:?} {o:?}"
+    );
+    assert!(
+        (lhs - dot(&wt, &gw)).abs() < 1e-9 * scale,
+        "weight grad {x:?} {w:?} {o:?}"
+    );
 }
 
 #[test]
@@ -108,13 +119,28 @@ fn conv_bias_adds_per_channel_and_shapes_are_checked() {
     for (i, (a, c)) in y.as_slice().iter().zip(y0.as_slice()).enumerate() {
         assert!((a - c - b.as_slice()[i / 4]).abs() < 1e-12);
     }
-    let e = x.conv2d(&w, Some(&Tensor::zeros([2])), &o).unwrap_err().to_string();
+    let e = x
+        .conv2d(&w, Some(&Tensor::zeros([2])), &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bias of shape [2]"), "{e}");
-    let e = x.conv2d(&Tensor::zeros([3, 3, 3, 3]), None, &o).unwrap_err().to_string();
-    assert!(e.contains("[1, 2, 4, 4]") && e.contains("[3, 3, 3, 3]"), "{e}");
-    let e = x.conv2d(&Tensor::zeros([3, 2, 5, 5]), None, &o).unwrap_err().to_string();
+    let e = x
+        .conv2d(&Tensor::zeros([3, 3, 3, 3]), None, &o)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("[1, 2, 4, 4]") && e.contains("[3, 3, 3, 3]"),
+        "{e}"
+    );
+    let e = x
+        .conv2d(&Tensor::zeros([3, 2, 5, 5]), None, &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("larger than the padded input"), "{e}");
-    let e = Tensor::<f64>::zeros([2, 4, 4]).conv2d(&w, None, &o).unwrap_err().to_string();
+    let e = Tensor::<f64>::zeros([2, 4, 4])
+        .conv2d(&w, None, &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("4-D"), "{e}");
     let bad = Conv2dOptions { groups: 0, ..o };
     assert!(x.conv2d(&w, None, &bad).is_err());
@@ -139,7 +165,11 @@ fn naive_pool(x: &Tensor<f64>, o: &Pool2dOptions, max: bool) -> Tensor<f64> {
                         acc = if max { acc.max(v) } else { acc + v };
                     }
                 }
-                y.push(if max { acc } else { acc / (o.kernel[0] * o.kernel[1]) as f64 });
+                y.push(if max {
+                    acc
+                } else {
+                    acc / (o.kernel[0] * o.kernel[1]) as f64
+                });
             }
         }
     }
@@ -149,14 +179,20 @@ fn naive_pool(x: &Tensor<f64>, o: &Pool2dOptions, max: bool) -> Tensor<f64> {
 fn check_pool(x: [usize; 4], o: Pool2dOptions, seed: u64) {
     let xt = Tensor::<f64>::rand_normal(x, 0.0, 1.0, seed);
     let (m, idx) = xt.max_pool2d(&o).unwrap();
-    assert!(m.allclose(&naive_pool(&xt, &o, true), 0.0, 0.0), "max {x:?} {o:?}");
+    assert!(
+        m.allclose(&naive_pool(&xt, &o, true), 0.0, 0.0),
+        "max {x:?} {o:?}"
+    );
     let plane = x[2] * x[3];
     let per = m.numel() / (x[0] * x[1]);
     for (j, &i) in idx.iter().enumerate() {
         assert_eq!(xt.as_slice()[(j / per) * plane + i], m.as_slice()[j]);
     }
     let a = xt.avg_pool2d(&o).unwrap();
-    assert!(a.allclose(&naive_pool(&xt, &o, false), 1e-12, 1e-12), "avg {x:?} {o:?}");
+    assert!(
+        a.allclose(&naive_pool(&xt, &o, false), 1e-12, 1e-12),
+        "avg {x:?} {o:?}"
+    );
     let gy = Tensor::<f64>::rand_normal(*a.shape(), 0.0, 1.0, seed + 1);
     let gx = gy.avg_pool2d_adjoint(xt.shape(), &o).unwrap();
     assert!((dot(&a, &gy) - dot(&xt, &gx)).abs() < 1e-10 * (1.0 + dot(&a, &gy).abs()));
@@ -183,13 +219,20 @@ fn pooling_matches_the_definition() {
 #[test]
 fn pooling_rejects_bad_windows() {
     let x = Tensor::<f64>::zeros([1, 1, 4, 4]);
-    let e = x.max_pool2d(&Pool2dOptions::new(5)).unwrap_err().to_string();
+    let e = x
+        .max_pool2d(&Pool2dOptions::new(5))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("larger than the padded input"), "{e}");
     let o = Pool2dOptions {
         padding: [2, 2],
         ..Pool2dOptions::new(3)
     };
-    assert!(x.avg_pool2d(&o).unwrap_err().to_string().contains("at most half"));
+    assert!(x
+        .avg_pool2d(&o)
+        .unwrap_err()
+        .to_string()
+        .contains("at most half"));
     assert!(x.avg_pool2d(&Pool2dOptions::new(0)).is_err());
 }
 
