@@ -11,10 +11,16 @@ fn normal(shape: &[usize], seed: u64) -> Tensor<f64> {
 }
 
 fn check(name: &str, f: impl CheckFn, inputs: &[Tensor<f64>]) {
+    check_loose(name, f, inputs, 1.0)
+}
+
+/// [`check`] with tolerances times `loose`: batch norm on few values per channel can have a small
+/// variance, and then large third derivatives make central differences less accurate.
+fn check_loose(name: &str, f: impl CheckFn, inputs: &[Tensor<f64>], loose: f64) {
     let o = CheckOptions {
         eps: 1e-6,
-        atol: 1e-7,
-        rtol: 1e-5,
+        atol: 1e-7 * loose,
+        rtol: 1e-5 * loose,
         seed: 3,
     };
     let r1 = gradcheck(&f, inputs, o).unwrap();
@@ -314,10 +320,11 @@ proptest! {
         check("avg_pool2d", move |v| Ok(v[0].avg_pool2d(&o)?.powi(2)), std::slice::from_ref(&x));
         let wt = normal(&[c], seed + 1);
         let b = normal(&[c], seed + 2);
-        check(
+        check_loose(
             "batch_norm_train",
             |v| Ok(v[0].batch_norm_train(v[1], v[2], 1e-5)?.0.powi(2)),
             &[x.clone(), wt, b],
+            10.0,
         );
     }
 }
