@@ -7,7 +7,7 @@ use crate::nn::{
     cross_entropy, init_params, Activation, ForwardCtx, Mlp, MlpConfig, Module, ParamStore,
 };
 use crate::optim::{build_named, OptimOptions, Optimizer};
-use crate::tensor::{gemm_into, set_num_threads};
+use crate::tensor::{gemm_into, set_num_threads, Conv2dOptions};
 use crate::{Tensor, Var};
 use std::time::Instant;
 
@@ -104,6 +104,17 @@ fn spread(m: (f64, f64, f64)) -> (&'static str, String) {
     ("spread", format!("{:.3}", (m.2 - m.1) / m.0))
 }
 
+/// Named groups of workloads for `--only` (besides prefixes of workload names).
+const GROUPS: &[(&str, &[&str])] = &[("conv", &["conv3x3_fwd"])];
+
+/// Whether the `--only` entry `pick` (a group name or a workload-name prefix) selects `name`.
+fn selects(pick: &str, name: &str) -> bool {
+    name.starts_with(pick)
+        || GROUPS
+            .iter()
+            .any(|(g, members)| *g == pick && members.contains(&name))
+}
+
 /// Runs the selected workloads, printing one line per figure. Errors describe bad options.
 pub fn run(a: &BenchOptions) -> Result<(), String> {
     let threads = match a.threads {
@@ -119,7 +130,7 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     let reps = if a.quick { 3 } else { 7 };
     let want = |name: &str| match &a.only {
         None => true,
-        Some(list) => list.split(',').any(|p| name.starts_with(p.trim())),
+        Some(list) => list.split(',').any(|p| selects(p.trim(), name)),
     };
     if a.batches.is_empty() || a.batches.contains(&0) {
         return Err("--batches needs positive batch sizes, e.g. 16,64,256".into());
@@ -154,6 +165,9 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
                 &[spread(m)],
             );
         }
+    }
+    if want("conv3x3_fwd") {
+        conv3x3_fwd(&out, reps);
     }
     if want("mlp_wide_fwdbwd_over_fwd") {
         fwd_bwd_ratio(&out, reps);
@@ -271,6 +285,24 @@ impl Net {
             .expect("same layout");
         loss
     }
+}
+
+/// One 3x3 convolution, 64 -> 64 channels, 14x14, padding 1, batch 64, no bias, forward only
+/// (plus the sum the peer script takes); GFLOP/s counted as `2·N·Cout·H·W·Cin·9`.
+fn conv3x3_fwd(out: &Out, reps: usize) {
+    let (n, c, hw) = (64usize, 64usize, 14usize);
+    let x = Tensor::<f32>::rand_normal([n, c, hw, hw], 0.0, 1.0, 1);
+    let w = Tensor::<f32>::rand_normal([c, c, 3, 3], 0.0, 0.05, 2);
+    let o = Conv2dOptions {
+        padding: [1, 1],
+        ..Default::default()
+    };
+    let m = time_steps(reps, || {
+        let y = x.conv2d(&w, None, &o).expect("valid shapes");
+        std::hint::black_box(y.sum_all().item().expect("scalar"));
+    });
+    let flops = (2 * n * c * hw * hw * c * 9) as f64;
+    out.emit("conv3x3_fwd", n, m.0 * flops / 1e9, "GFLOP/s", &[spread(m)]);
 }
 
 /// Forward+backward time over forward time for the 784-256-256-10 MLP at batch 256.
@@ -430,4 +462,17 @@ fn fd_vs_backprop(out: &Out) {
         "ratio",
         &[("params", n.to_string())],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects;
+
+    #[test]
+    fn only_takes_prefixes_and_group_names() {
+        assert!(selects("conv", "conv3x3_fwd"));
+        assert!(selects("gemm", "gemm_f32"));
+        assert!(!selects("conv", "gemm_f32"));
+        assert!(!selects("mlp_deep", "mlp_wide_train"));
+    }
 }

@@ -13,8 +13,9 @@ pub struct BenchArgs {
     /// Threads for the kernels; default: all cores (or DISCESA_NUM_THREADS).
     #[arg(long)]
     threads: Option<usize>,
-    /// Comma-separated workload prefixes to run (gemm_f32, mlp_wide_fwdbwd, scalar_chain,
-    /// fd_vs_backprop, mlp_wide_train, mlp_deep_train).
+    /// Comma-separated workload prefixes or groups to run (gemm_f32, conv3x3_fwd,
+    /// mlp_wide_fwdbwd, scalar_chain, fd_vs_backprop, mlp_wide_train, mlp_deep_train; the group
+    /// `conv` selects the convolution workloads).
     #[arg(long)]
     only: Option<String>,
     /// Three timed repetitions instead of seven.

@@ -8,7 +8,9 @@
 
 mod backward;
 mod check;
+mod conv;
 mod higher;
+mod norm;
 mod op;
 mod rules;
 mod scalar;
@@ -18,8 +20,11 @@ mod var;
 pub use backward::Gradients;
 pub use check::{gradcheck, gradgradcheck, CheckFn, CheckOptions, CheckReport};
 pub use higher::{gradient, hessian, hvp, jacobian, jvp};
+pub use norm::BatchStats;
 pub use tape::{NodeInfo, Tape};
 pub use var::Var;
 
+#[cfg(test)]
+mod conv_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The primitive operations the tape records. Every variant has exactly one backward rule in
 //! [`super::rules`]; the match there is exhaustive, so an op without a derivative does not compile.
 
-use crate::tensor::{BinaryOp, Element, Tensor, UnaryOp};
+use crate::tensor::{BinaryOp, ConvGeom, Element, PoolGeom, Tensor, UnaryOp};
 use std::sync::Arc;
 
 /// A recorded operation (inputs are stored on the node).
@@ -63,6 +63,16 @@ pub(crate) enum Op<T: Element> {
     ScatterAdd { axis: usize, idx: Arc<[usize]> },
     /// `op(a) · op(b)` with optional transposes of the last two axes.
     MatMul { ta: bool, tb: bool },
+    /// 2-D convolution `conv(x, w)`; inputs `(x, w)`.
+    Conv2d(ConvGeom),
+    /// Its adjoint in `x` (transposed convolution); inputs `(gy, w)`, output shaped like `x`.
+    Conv2dInputGrad(ConvGeom),
+    /// Its adjoint in `w`; inputs `(x, gy)`, output shaped like `w`.
+    Conv2dWeightGrad(ConvGeom),
+    /// Average pooling (padding counted as zeros).
+    AvgPool2d(PoolGeom),
+    /// Its adjoint: spreads a gradient back over the windows.
+    AvgPool2dAdjoint(PoolGeom),
 }
 
 impl<T: Element> Op<T> {
@@ -106,6 +116,11 @@ impl<T: Element> Op<T> {
                 if *ta { " Aᵀ" } else { "" },
                 if *tb { " Bᵀ" } else { "" }
             ),
+            Op::Conv2d(g) => format!("conv2d {}x{} {:?}", g.kh, g.kw, g.opt),
+            Op::Conv2dInputGrad(g) => format!("conv2d input grad {}x{} {:?}", g.kh, g.kw, g.opt),
+            Op::Conv2dWeightGrad(g) => format!("conv2d weight grad {}x{} {:?}", g.kh, g.kw, g.opt),
+            Op::AvgPool2d(g) => format!("avg_pool2d {:?}", g.opt),
+            Op::AvgPool2dAdjoint(g) => format!("avg_pool2d adjoint {:?}", g.opt),
         }
     }
 }

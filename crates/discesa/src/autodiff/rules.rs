@@ -4,7 +4,8 @@
 
 use super::op::Op;
 use super::Var;
-use crate::tensor::{BinaryOp, Element, Shape, Tensor, UnaryOp};
+use crate::tensor::conv_kernels as ck;
+use crate::tensor::{BinaryOp, ConvGeom, Element, PoolGeom, Shape, Tensor, UnaryOp};
 use std::sync::Arc;
 
 /// The operations a backward rule may use. Implemented by [`Tensor`] (values only) and by
@@ -34,6 +35,14 @@ pub(crate) trait Adj<T: Element>: Clone {
     fn gather(&self, axis: usize, idx: &Arc<[usize]>, shape: &Shape) -> Self;
     fn scatter_add(&self, axis: usize, idx: &Arc<[usize]>, shape: &Shape) -> Self;
     fn matmul_t(&self, o: &Self, ta: bool, tb: bool) -> Self;
+    /// `conv(self, w)`.
+    fn conv2d(&self, w: &Self, g: &ConvGeom) -> Self;
+    /// The input gradient from the output gradient `self`.
+    fn conv2d_input_grad(&self, w: &Self, g: &ConvGeom) -> Self;
+    /// The weight gradient from the input `self` and the output gradient `gy`.
+    fn conv2d_weight_grad(&self, gy: &Self, g: &ConvGeom) -> Self;
+    fn avg_pool2d(&self, g: &PoolGeom) -> Self;
+    fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self;
 }
 
 const CONSISTENT: &str = "backward shapes are consistent by construction";
@@ -108,6 +117,21 @@ impl<T: Element> Adj<T> for Tensor<T> {
     fn matmul_t(&self, o: &Self, ta: bool, tb: bool) -> Self {
         Tensor::matmul_t(self, o, ta, tb).expect(CONSISTENT)
     }
+    fn conv2d(&self, w: &Self, g: &ConvGeom) -> Self {
+        ck::conv2d_forward(self, w, g)
+    }
+    fn conv2d_input_grad(&self, w: &Self, g: &ConvGeom) -> Self {
+        ck::conv2d_input_grad(self, w, g)
+    }
+    fn conv2d_weight_grad(&self, gy: &Self, g: &ConvGeom) -> Self {
+        ck::conv2d_weight_grad(self, gy, g)
+    }
+    fn avg_pool2d(&self, g: &PoolGeom) -> Self {
+        ck::avg_pool2d_forward(self, g)
+    }
+    fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self {
+        ck::avg_pool2d_adjoint(self, g)
+    }
 }
 
 impl<'t, T: Element> Adj<T> for Var<'t, T> {
@@ -179,6 +203,21 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     }
     fn matmul_t(&self, o: &Self, ta: bool, tb: bool) -> Self {
         Var::matmul_t(*self, *o, ta, tb).expect(CONSISTENT)
+    }
+    fn conv2d(&self, w: &Self, g: &ConvGeom) -> Self {
+        self.record_conv(*w, Op::Conv2d(*g))
+    }
+    fn conv2d_input_grad(&self, w: &Self, g: &ConvGeom) -> Self {
+        self.record_conv(*w, Op::Conv2dInputGrad(*g))
+    }
+    fn conv2d_weight_grad(&self, gy: &Self, g: &ConvGeom) -> Self {
+        self.record_conv(*gy, Op::Conv2dWeightGrad(*g))
+    }
+    fn avg_pool2d(&self, g: &PoolGeom) -> Self {
+        self.record_pool(Op::AvgPool2d(*g))
+    }
+    fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self {
+        self.record_pool(Op::AvgPool2dAdjoint(*g))
     }
 }
 
@@ -420,5 +459,35 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(
                 );
             }
         }
+        // conv(x, w) is bilinear; its two adjoints and the convolution itself close under
+        // differentiation: each rule below is one of the three ops.
+        Op::Conv2d(geo) => {
+            if need(0) {
+                emit(0, g.conv2d_input_grad(&c.xs[1], geo));
+            }
+            if need(1) {
+                emit(1, c.xs[0].conv2d_weight_grad(g, geo));
+            }
+        }
+        Op::Conv2dInputGrad(geo) => {
+            // out = input_grad(gy, w): ⟨g, out⟩ = ⟨conv(g, w), gy⟩ = ⟨w, weight_grad(g, gy)⟩.
+            if need(0) {
+                emit(0, g.conv2d(&c.xs[1], geo));
+            }
+            if need(1) {
+                emit(1, g.conv2d_weight_grad(&c.xs[0], geo));
+            }
+        }
+        Op::Conv2dWeightGrad(geo) => {
+            // out = weight_grad(x, gy): ⟨g, out⟩ = ⟨conv(x, g), gy⟩ = ⟨x, input_grad(gy, g)⟩.
+            if need(0) {
+                emit(0, c.xs[1].conv2d_input_grad(g, geo));
+            }
+            if need(1) {
+                emit(1, c.xs[0].conv2d(g, geo));
+            }
+        }
+        Op::AvgPool2d(geo) => emit(0, g.avg_pool2d_adjoint(geo)),
+        Op::AvgPool2dAdjoint(geo) => emit(0, g.avg_pool2d(geo)),
     }
 }

@@ -4,6 +4,7 @@
 //! inside a flat buffer costs no copy; a scalar is stored inline so scalar-heavy formulas never
 //! allocate.
 
+mod conv;
 mod creation;
 mod element;
 mod elementwise;
@@ -13,6 +14,15 @@ mod reduce;
 mod shape;
 mod threads;
 
+pub use conv::{Conv2dOptions, Pool2dOptions};
+pub(crate) use conv::{ConvGeom, PoolGeom};
+/// The raw kernels behind the convolution ops (for the autodiff rules).
+pub(crate) mod conv_kernels {
+    pub(crate) use super::conv::{
+        avg_pool2d_adjoint, avg_pool2d_forward, conv2d_forward, conv2d_input_grad,
+        conv2d_weight_grad, max_pool2d_forward,
+    };
+}
 pub use element::Element;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::gemm_into;

@@ -1,0 +1,38 @@
+//! Per-thread scratch buffers reused across calls, so the im2col matrix of every image does not
+//! cost an allocation on each training step.
+
+use crate::tensor::Element;
+use std::cell::RefCell;
+
+/// Which buffer: kernels that need two at once use different slots.
+#[derive(Clone, Copy)]
+pub(crate) enum Slot {
+    /// The im2col / col2im matrix.
+    Cols = 0,
+}
+
+thread_local! {
+    static SLOTS: [RefCell<Vec<f64>>; 1] = const { [RefCell::new(Vec::new())] };
+}
+
+/// Runs `f` on this thread's buffer `slot`, grown to at least `len` elements. Its contents are
+/// unspecified (left over from the last use): callers overwrite what they read.
+pub(crate) fn with_scratch<T: Element, R>(
+    slot: Slot,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    assert!(std::mem::align_of::<T>() <= std::mem::align_of::<f64>());
+    SLOTS.with(|s| {
+        let mut v = s[slot as usize].borrow_mut();
+        let words = (len * std::mem::size_of::<T>()).div_ceil(std::mem::size_of::<f64>());
+        if v.len() < words {
+            v.resize(words, 0.0);
+        }
+        // SAFETY: the buffer is initialised, holds at least `len` elements of `T`, is aligned
+        // for `T` (checked above), and `T` is `f32` or `f64`, for which every bit pattern is a
+        // value. The `RefCell` borrow keeps the slice unique for the duration of `f`.
+        let slice = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut T, len) };
+        f(slice)
+    })
+}
