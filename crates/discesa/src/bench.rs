@@ -11,6 +11,8 @@ use crate::tensor::{gemm_into, set_num_threads, Conv2dOptions};
 use crate::{Tensor, Var};
 use std::time::Instant;
 
+mod conv_train;
+
 /// Which workloads to run and how.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
@@ -177,6 +179,13 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     }
     if want("fd_vs_backprop") {
         fd_vs_backprop(&out);
+    }
+    // `--only conv` selects the convolutional workloads.
+    let conv = |name: &str| want(name) || want("conv");
+    for (name, shortcut) in [("resnet20_train", true), ("plain20_train", false)] {
+        if conv(name) {
+            conv_train::conv_train(&out, reps, name, shortcut);
+        }
     }
     for (name, dims) in [
         ("mlp_wide_train", vec![784, 256, 256, 10]),

@@ -1,16 +1,18 @@
-//! `discesa train`: train an MLP on a CSV file, an MNIST directory or npy data, with progress,
-//! metrics, figures, checkpoints and resume.
+//! `discesa train`: train an MLP, a small CNN or a ResNet / plain network on a CSV file, an IDX
+//! directory (MNIST, Fashion-MNIST) or npy data, with progress, metrics, figures, checkpoints
+//! and resume.
 
+use super::model_choice::{model_spec, DataShape, MlpSettings, ModelChoice};
 use super::train_config::{FileConfig, OneOrMany};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::data::Task;
-use discesa::nn::{Activation, MlpConfig};
+use discesa::nn::Activation;
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
 use discesa::train::{
-    load_checkpoint, plot_grad_norms, plot_training_curves, prepare, save_checkpoint,
-    write_metrics, Console, EpochRecord, Observer, PrepareOptions, Preprocessing,
-    Result as TrainResult, TrainConfig, TrainError, Trainer,
+    init_from_state_dict, load_checkpoint, plot_grad_norms, plot_training_curves, prepare,
+    save_checkpoint, write_metrics, Augment, Console, EpochRecord, Observer, PrepareOptions,
+    Preprocessing, Result as TrainResult, TrainConfig, TrainError, Trainer,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +21,8 @@ const EXAMPLES: &str = "Examples:
   discesa train --data ../shared/data/iris.csv --target species --hidden 16 --epochs 50 --lr 0.01
   discesa train --data ../shared/data/mnist --hidden 256,128 --dropout 0.4,0.3 --optimizer adam \\
       --lr 1e-3 --batch-size 128 --epochs 10 --checkpoint runs/mnist --metrics runs/mnist.csv --plot runs/mnist.png
+  discesa train --data /usr/share/datasets/fashion-mnist --model resnet20 --width 16 --optimizer momentum \
+      --lr 0.05 --weight-decay 5e-4 --batch-size 128 --epochs 10 --augment crop:2 --checkpoint runs/r20
   discesa train --checkpoint runs/mnist --resume --epochs 15      # continue a stopped run
   discesa train --config mnist.toml --lr 3e-4                      # flags override the file";
 
@@ -35,7 +39,19 @@ pub struct TrainArgs {
     /// classification or regression (default: inferred from the target column).
     #[arg(long)]
     task: Option<String>,
-    /// Hidden layer widths, comma-separated (e.g. 256,128); empty for a linear model.
+    /// Network: mlp (default), cnn, resnet<D> or plain<D> with depth D = 6n+2 (8, 20, 56, 110...).
+    #[arg(long)]
+    model: Option<String>,
+    /// Channels of the first convolutional stage (cnn, resnet, plain); default 16.
+    #[arg(long)]
+    width: Option<usize>,
+    /// Initial weights and buffers from a PyTorch state dict saved as safetensors.
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+    /// Training-image augmentation: crop:PIXELS (random crop with zero padding) and/or flip.
+    #[arg(long)]
+    augment: Option<String>,
+    /// MLP hidden layer widths, comma-separated (e.g. 256,128); empty for a linear model.
     #[arg(long)]
     hidden: Option<String>,
     /// relu, leaky_relu[:slope], tanh, sigmoid, gelu.
@@ -144,9 +160,9 @@ fn check_positive(name: &str, v: f64) -> Result<f64, Fail> {
 struct Settings {
     data: PathBuf,
     prep: PrepareOptions,
-    hidden: Vec<usize>,
-    activation: Activation,
-    dropout: Vec<f64>,
+    model: Option<ModelChoice>,
+    width: usize,
+    mlp: MlpSettings,
     train: TrainConfig,
     threads: Option<usize>,
 }
@@ -238,6 +254,16 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
         return Err(Fail::input("--threads must be at least 1"));
     }
     let seed = a.seed.or(f.seed).unwrap_or(1);
+    let model = a
+        .model
+        .clone()
+        .or_else(|| f.model.clone())
+        .map(|m| ModelChoice::parse(&m))
+        .transpose()?;
+    let augment = match a.augment.clone().or_else(|| f.augment.clone()) {
+        Some(s) => Augment::parse(&s).map_err(|e| Fail::input(format!("--augment: {e}")))?,
+        None => Augment::default(),
+    };
     Ok(Settings {
         data,
         prep: PrepareOptions {
@@ -248,9 +274,13 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
             seed,
             standardize: !(a.no_standardize || f.no_standardize.unwrap_or(false)),
         },
-        hidden,
-        activation,
-        dropout,
+        model,
+        width: a.width.or(f.width).unwrap_or(16),
+        mlp: MlpSettings {
+            hidden,
+            activation,
+            dropout,
+        },
         train: TrainConfig {
             epochs,
             batch_size,
@@ -264,6 +294,7 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
             schedule,
             clip_grad_norm: clip,
             patience,
+            augment,
             ..TrainConfig::default()
         },
         threads,
@@ -350,6 +381,11 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if a.resume && checkpoint.is_none() {
         return Err(Fail::input("--resume needs --checkpoint DIR"));
     }
+    if a.resume && a.init.is_some() {
+        return Err(Fail::input(
+            "--init starts a new run; it cannot be combined with --resume",
+        ));
+    }
     let resume_from = match (&checkpoint, a.resume) {
         (Some(dir), true) => Some(load_checkpoint(dir).map_err(fail)?),
         _ => None,
@@ -385,8 +421,30 @@ pub fn run(a: TrainArgs) -> CmdResult {
     }
     let task = prepared.data.task();
     let class_names = prepared.data.class_names().map(<[String]>::to_vec);
+    let shape = DataShape {
+        features: prepared.data.n_features(),
+        outputs: prepared.data.n_outputs(),
+        image: image_shape(&prepared),
+    };
     let mut trainer = match &resume_from {
         Some(ck) => {
+            if let Some(m) = &s.model {
+                let saved = ck.state.model.name();
+                let asked = m.name();
+                if saved != asked {
+                    return Err(Fail::input(format!(
+                        "the checkpoint holds a {saved} model; it cannot be resumed as {asked}"
+                    )));
+                }
+            }
+            if let (Some(want), Some(have)) = (ck.state.model.input_shape(), shape.image) {
+                if want != have {
+                    return Err(Fail::input(format!(
+                        "the checkpoint's model takes images of shape {want:?} but {} has                          images of shape {have:?}",
+                        s.data.display()
+                    )));
+                }
+            }
             if ck.state.model.n_inputs() != prepared.data.n_features() {
                 return Err(Fail::input(format!(
                     "the checkpoint's model expects {} features but {} has {}",
@@ -407,14 +465,14 @@ pub fn run(a: TrainArgs) -> CmdResult {
             t
         }
         None => {
-            let model = MlpConfig {
-                inputs: prepared.data.n_features(),
-                hidden: s.hidden.clone(),
-                outputs: prepared.data.n_outputs(),
-                activation: s.activation,
-                dropout: s.dropout.clone(),
-            };
-            Trainer::new(model, task, s.train.clone()).map_err(fail)?
+            let choice = s.model.unwrap_or(ModelChoice::Mlp);
+            let model = model_spec(choice, s.width, &s.mlp, &shape)?;
+            let mut t = Trainer::new(model, task, s.train.clone()).map_err(fail)?;
+            if let Some(path) = &a.init {
+                init_from_state_dict(&mut t, path)
+                    .map_err(|e| Fail::input(format!("--init: {e}")))?;
+            }
+            t
         }
     };
     let metric_name = if task == Task::Classification {
@@ -542,4 +600,9 @@ fn print_grad_norms(layers: &[String], history: &[EpochRecord]) {
         }
         eprintln!("{line}");
     }
+}
+
+/// `[C, H, W]` of image data: IDX directories hold `[1, 28, 28]` images.
+fn image_shape(p: &discesa::train::Prepared) -> Option<[usize; 3]> {
+    (p.preprocessing.format == "mnist" && p.data.n_features() == 784).then_some([1, 28, 28])
 }

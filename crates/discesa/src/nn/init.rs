@@ -10,6 +10,8 @@ use rand_distr::{Distribution, Normal, Uniform};
 pub enum Init {
     /// All zeros (biases).
     Zeros,
+    /// All ones (normalisation scales).
+    Ones,
     /// Uniform on `[-bound, bound]`.
     Uniform {
         /// Half-width of the interval.
@@ -39,6 +41,7 @@ impl Init {
     pub fn fill<T: Element>(&self, out: &mut [T], rng: &mut impl Rng) {
         match *self {
             Init::Zeros => out.fill(T::zero()),
+            Init::Ones => out.fill(T::one()),
             Init::Uniform { bound } => uniform(out, bound, rng),
             Init::Normal { std } => normal(out, std, rng),
             Init::HeNormal { fan_in } => normal(out, (2.0 / fan_in.max(1) as f64).sqrt(), rng),

@@ -36,7 +36,9 @@
 //! ```
 
 mod activation;
+mod batchnorm;
 mod buffers;
+mod conv;
 mod dropout;
 mod init;
 pub mod lecture;
@@ -45,18 +47,24 @@ mod loss;
 pub mod metrics;
 mod mlp;
 mod module;
+mod named;
 mod params;
+mod resnet;
 mod sequential;
 mod spec;
 
 pub use activation::Activation;
+pub use batchnorm::{update_running_stats, BatchNorm, BN_EPS, BN_MOMENTUM};
 pub use buffers::{BufferEntry, BufferKind, BufferSpec, BufferStore};
+pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use linear::Linear;
 pub use loss::{binary_cross_entropy_with_logits, cross_entropy, half_mse, mse};
 pub use mlp::{Mlp, MlpConfig};
 pub use module::{init_buffers, init_params, mix, visit_params, ForwardCtx, Module};
+pub use named::{Flatten, GlobalAvgPool, MaxPool2d, Named};
 pub use params::{ParamEntry, ParamSpec, ParamStore};
+pub use resnet::{cnn, CnnConfig, ResNet, ResNetConfig};
 pub use sequential::{Residual, Sequential};
 pub use spec::ModelSpec;

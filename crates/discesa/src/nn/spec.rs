@@ -3,24 +3,32 @@
 
 use super::mlp::{Mlp, MlpConfig};
 use super::module::Module;
+use super::resnet::{cnn, CnnConfig, ResNet, ResNetConfig};
 use crate::error::Result;
 use crate::tensor::Element;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Which network to build, with its sizes. Saved in `state.json` as an object with a `kind`
-/// key (`{"kind": "mlp", "inputs": 784, ...}`); a bare MLP configuration (the layout before
-/// convolutional models existed) still reads as [`ModelSpec::Mlp`].
+/// key (`{"kind": "mlp", "inputs": 784, ...}`, `{"kind": "resnet", "depth": 20, ...}`); a bare
+/// MLP configuration (the layout before convolutional models existed) still reads as
+/// [`ModelSpec::Mlp`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ModelSpec {
     /// A multilayer perceptron.
     Mlp(MlpConfig),
+    /// A CIFAR-style ResNet, or the plain network without shortcuts.
+    ResNet(ResNetConfig),
+    /// The small LeNet-style convolutional network.
+    Cnn(CnnConfig),
 }
 
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum Tagged {
     Mlp(MlpConfig),
+    ResNet(ResNetConfig),
+    Cnn(CnnConfig),
 }
 
 #[derive(Deserialize)]
@@ -34,6 +42,8 @@ impl<'de> Deserialize<'de> for ModelSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Ok(match AnySpec::deserialize(d)? {
             AnySpec::Tagged(Tagged::Mlp(c)) | AnySpec::Legacy(c) => ModelSpec::Mlp(c),
+            AnySpec::Tagged(Tagged::ResNet(c)) => ModelSpec::ResNet(c),
+            AnySpec::Tagged(Tagged::Cnn(c)) => ModelSpec::Cnn(c),
         })
     }
 }
@@ -49,6 +59,8 @@ impl ModelSpec {
     pub fn build<T: Element>(&self) -> Result<Box<dyn Module<T>>> {
         Ok(match self {
             ModelSpec::Mlp(c) => Box::new(Mlp::<T>::new(c.clone())?),
+            ModelSpec::ResNet(c) => Box::new(ResNet::<T>::new(c.clone())?),
+            ModelSpec::Cnn(c) => Box::new(cnn::<T>(c)?),
         })
     }
 
@@ -56,6 +68,7 @@ impl ModelSpec {
     pub fn n_inputs(&self) -> usize {
         match self {
             ModelSpec::Mlp(c) => c.inputs,
+            _ => self.input_shape().map_or(0, |s| s.iter().product()),
         }
     }
 
@@ -63,6 +76,8 @@ impl ModelSpec {
     pub fn input_shape(&self) -> Option<[usize; 3]> {
         match self {
             ModelSpec::Mlp(_) => None,
+            ModelSpec::ResNet(c) => Some(c.input),
+            ModelSpec::Cnn(c) => Some(c.input),
         }
     }
 
@@ -70,6 +85,8 @@ impl ModelSpec {
     pub fn n_outputs(&self) -> usize {
         match self {
             ModelSpec::Mlp(c) => c.outputs,
+            ModelSpec::ResNet(c) => c.classes,
+            ModelSpec::Cnn(c) => c.classes,
         }
     }
 
@@ -77,6 +94,8 @@ impl ModelSpec {
     pub fn name(&self) -> String {
         match self {
             ModelSpec::Mlp(_) => "mlp".into(),
+            ModelSpec::ResNet(c) => c.name(),
+            ModelSpec::Cnn(_) => "cnn".into(),
         }
     }
 
@@ -92,6 +111,7 @@ impl ModelSpec {
     pub fn as_mlp(&self) -> Option<&MlpConfig> {
         match self {
             ModelSpec::Mlp(c) => Some(c),
+            _ => None,
         }
     }
 }
@@ -120,5 +140,18 @@ mod tests {
         assert_eq!(legacy, spec);
         assert_eq!(spec.batch_dims(5), vec![5, 4]);
         assert_eq!(spec.build::<f32>().unwrap().param_specs().len(), 4);
+        let r = ModelSpec::ResNet(ResNetConfig {
+            depth: 20,
+            width: 16,
+            shortcut: false,
+            input: [1, 28, 28],
+            classes: 10,
+        });
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["kind"], "resnet");
+        assert_eq!(serde_json::from_value::<ModelSpec>(json).unwrap(), r);
+        assert_eq!(r.name(), "plain20");
+        assert_eq!(r.n_inputs(), 784);
+        assert_eq!(r.batch_dims(2), vec![2, 1, 28, 28]);
     }
 }

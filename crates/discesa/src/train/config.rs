@@ -1,6 +1,6 @@
 //! Training hyper-parameters, serialisable so a checkpoint records how it was produced.
 
-use super::{Result, TrainError};
+use super::{Augment, Result, TrainError};
 use crate::optim::{OptimOptions, OptimizerKind, Schedule};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,9 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Stop when the validation loss has not improved for this many epochs.
     pub patience: Option<usize>,
+    /// Training-image augmentation (random crop, flip); off by default.
+    #[serde(default)]
+    pub augment: Augment,
 }
 
 impl Default for TrainConfig {
@@ -43,6 +46,7 @@ impl Default for TrainConfig {
             schedule: Schedule::default(),
             clip_grad_norm: None,
             patience: None,
+            augment: Augment::default(),
         }
     }
 }

@@ -23,6 +23,7 @@
 //! # Ok::<(), discesa::train::TrainError>(())
 //! ```
 
+mod augment;
 pub mod checkpoint;
 mod config;
 mod error;
@@ -37,8 +38,10 @@ mod test_util;
 #[cfg(test)]
 mod tests;
 
+pub use augment::Augment;
 pub use checkpoint::{
-    load_checkpoint, save_checkpoint, Checkpoint, CheckpointState, Preprocessing,
+    init_from_state_dict, load_checkpoint, save_checkpoint, Checkpoint, CheckpointState,
+    Preprocessing,
 };
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
@@ -46,4 +49,4 @@ pub use history::{write_metrics, EpochRecord};
 pub use plots::{plot_grad_norms, plot_training_curves};
 pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use progress::{Console, Observer, Silent};
-pub use trainer::{EvalMetrics, TrainProgress, Trainer};
+pub use trainer::{BatchLoss, EvalMetrics, TrainProgress, Trainer};

@@ -12,6 +12,7 @@
 //! [`Trainer::apply_gradient`] (one optimizer step with a flat gradient), plus
 //! [`Trainer::evaluate`] at the current parameters in evaluation mode.
 
+use super::augment::augment_key;
 use super::history::EpochRecord;
 use super::{Observer, Result, TrainConfig, TrainError};
 use crate::autodiff::{Tape, Var};
@@ -95,6 +96,7 @@ pub struct Trainer {
     ybuf: Arc<[f32]>,
     labels: Vec<usize>,
     order: Vec<usize>,
+    aug_tmp: Vec<f32>,
 }
 
 fn take_unique(buf: &mut Arc<[f32]>, len: usize) -> &mut [f32] {
@@ -181,6 +183,7 @@ impl Trainer {
             ybuf: Arc::from(Vec::new()),
             labels: Vec::new(),
             order: Vec::new(),
+            aug_tmp: Vec::new(),
         })
     }
 
@@ -276,13 +279,26 @@ impl Trainer {
         Ok(())
     }
 
-    /// Gathers `rows` into the reusable input/target buffers; returns the input tensor.
-    fn load_batch(&mut self, data: &Dataset, rows: &[usize]) -> Result<Tensor<f32>> {
+    /// Gathers `rows` into the reusable input/target buffers, augmenting images when `epoch`
+    /// is given (training) and augmentation is on; returns the input tensor.
+    fn load_batch(
+        &mut self,
+        data: &Dataset,
+        rows: &[usize],
+        epoch: Option<usize>,
+    ) -> Result<Tensor<f32>> {
         let f = data.n_features();
         let x = take_unique(&mut self.xbuf, rows.len() * f);
         let all = data.features();
         for (dst, &r) in x.chunks_exact_mut(f).zip(rows) {
             dst.copy_from_slice(&all[r * f..(r + 1) * f]);
+        }
+        let aug = self.config.augment;
+        if let (Some(epoch), Some(shape), false) = (epoch, self.spec.input_shape(), aug.is_off()) {
+            for (img, &r) in x.chunks_exact_mut(f).zip(rows) {
+                let key = augment_key(self.config.seed, epoch, r);
+                aug.apply(img, shape, key, &mut self.aug_tmp);
+            }
         }
         match data.targets() {
             Targets::Classes { labels, .. } => {
@@ -338,7 +354,7 @@ impl Trainer {
         if rows.is_empty() {
             return Err(TrainError::Invalid("an empty batch has no gradient".into()));
         }
-        let x = self.load_batch(data, rows)?;
+        let x = self.load_batch(data, rows, Some(self.progress.epochs_done + 1))?;
         let n = rows.len();
         let ctx = ForwardCtx::train(self.config.seed, self.progress.step);
         let result = {
@@ -548,7 +564,7 @@ impl Trainer {
         self.check_data(data)?;
         let (mut loss_sum, mut metric_sum, mut sq_sum) = (0.0, 0.0, 0.0);
         for chunk in rows.chunks(self.config.eval_batch_size) {
-            let x = self.load_batch(data, chunk)?;
+            let x = self.load_batch(data, chunk, None)?;
             let n = chunk.len();
             // Moved out for the closure; evaluation mode reads the buffers without changing them.
             let mut buffers = std::mem::take(&mut self.buffers);

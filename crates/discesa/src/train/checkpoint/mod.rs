@@ -12,11 +12,14 @@ use crate::checkpoint::{
     load_safetensors_file, save_safetensors_with_metadata, write_json_atomic, TensorData,
 };
 use crate::data::{load, CsvSchema, Dataset, LoadOptions, Standardizer, Task};
-use crate::nn::{init_buffers, BufferKind, BufferStore, ModelSpec};
+use crate::nn::{BufferKind, BufferStore, ModelSpec};
 use crate::optim::OptimizerState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod state_dict;
+pub use state_dict::read_state_dict;
 
 /// Version of the `state.json` layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -238,27 +241,22 @@ pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
     let state = read_state(&state_path)?;
     let model = state.model.build::<f32>()?;
     let file = load_safetensors_file(dir.join(WEIGHTS_FILE))?;
-    let mut weights = Vec::new();
-    for spec in model.param_specs() {
-        weights.extend_from_slice(file.expect_f32(&spec.name, &spec.shape)?);
-    }
-    let mut buffers = init_buffers(model.as_ref())?;
-    for e in buffers.entries().to_vec() {
-        let values: Vec<f32> = match e.kind {
-            BufferKind::Float => file.expect_f32(&e.name, &e.shape)?.to_vec(),
-            BufferKind::Count => file
-                .expect_i64(&e.name, &e.shape)?
-                .iter()
-                .map(|&v| v as f32)
-                .collect(),
-        };
-        buffers.set(&e.name, &values)?;
-    }
+    let (weights, buffers) = read_state_dict(&file, model.as_ref(), false)?;
     Ok(Checkpoint {
         state,
         weights,
         buffers,
     })
+}
+
+/// Loads a PyTorch-style state dict (safetensors) into a fresh trainer's parameters and buffers,
+/// failing with the name of any missing, extra or misshapen tensor.
+pub fn init_from_state_dict(trainer: &mut Trainer, path: &Path) -> Result<()> {
+    let file = load_safetensors_file(path)?;
+    let (weights, buffers) = read_state_dict(&file, trainer.model(), true)?;
+    trainer.params_mut().set_flat(&weights)?;
+    trainer.buffers_mut().copy_from(&buffers)?;
+    Ok(())
 }
 
 #[cfg(test)]
