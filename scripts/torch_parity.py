@@ -3,13 +3,17 @@
 The ResNet / plain network below is the reference layout (CIFAR-style ResNet of He et al. 2016,
 "noshort" of Li et al. 2018 without shortcuts); the LeNet-style `cnn` mirrors discesa's.
 
-  python torch_parity.py names MODEL WIDTH            # state_dict() as "name shape dtype" lines
-  python torch_parity.py check CHECKPOINT_DIR INPUTS  # strict load + eval logits vs discesa's
+  python torch_parity.py names MODEL WIDTH   # state_dict() as "name shape dtype" lines
+  python torch_parity.py check DIR...        # strict load + eval logits vs discesa's
+  python torch_parity.py export DIR...       # a PyTorch state dict for discesa to load
 
-`check` reads the model description from CHECKPOINT_DIR/state.json, builds the PyTorch module,
-loads CHECKPOINT_DIR/model.safetensors with load_state_dict(strict=True), runs the batch
-`x` of the safetensors file INPUTS in eval mode and compares with its `logits` tensor (discesa's
-output for the same batch). Prints one line and exits 0 on agreement, 1 otherwise.
+`check` reads the model description from DIR/state.json, builds the PyTorch module, loads
+DIR/model.safetensors with load_state_dict(strict=True), runs the batch `x` of
+DIR/batch.safetensors in eval mode and compares with its `logits` (discesa's output).
+`export` reads DIR/spec.json (a discesa model description), runs one training-mode batch so
+the batch-norm buffers move, and writes DIR/torch.safetensors (the state dict) and
+DIR/torch_batch.safetensors (a batch `x` and PyTorch's eval-mode `logits`).
+Prints one line per directory; exits 1 if any disagrees.
 """
 import json
 import sys
@@ -100,24 +104,43 @@ def main():
         for k, v in model.state_dict().items():
             print(k, "x".join(map(str, v.shape)) or "scalar", str(v.dtype).replace("torch.", ""))
         return 0
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file, save_file
 
-    ckpt, inputs = sys.argv[2], sys.argv[3]
-    with open(f"{ckpt}/state.json") as f:
-        spec = json.load(f)["model"]
-    model = build(spec)
-    model.load_state_dict(load_file(f"{ckpt}/model.safetensors"), strict=True)
-    model.eval()
-    t = load_file(inputs)
-    with torch.no_grad():
-        ours = t["logits"].double()
-        theirs = model.double()(t["x"].double())
-    diff = (ours - theirs).abs().max().item()
-    scale = theirs.abs().max().item()
-    ok = diff <= 1e-4 * max(1.0, scale)
-    print(f"{'ok' if ok else 'MISMATCH'}: strict load of {len(model.state_dict())} tensors, "
-          f"max |logit difference| {diff:.3g} over {tuple(theirs.shape)} (max |logit| {scale:.3g})")
-    return 0 if ok else 1
+    torch.manual_seed(0)
+    failed = 0
+    for d in sys.argv[2:]:
+        if sys.argv[1] == "export":
+            with open(f"{d}/spec.json") as f:
+                spec = json.load(f)
+            model = build(spec)
+            c, h, w = spec["input"]
+            model.train()
+            with torch.no_grad():
+                model(torch.randn(16, c, h, w) * 2 + 0.5)
+            model.eval()
+            x = torch.randn(8, c, h, w)
+            with torch.no_grad():
+                logits = model(x)
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f"{d}/torch.safetensors")
+            save_file({"x": x, "logits": logits}, f"{d}/torch_batch.safetensors")
+            print(f"exported {len(model.state_dict())} tensors to {d}")
+            continue
+        with open(f"{d}/state.json") as f:
+            spec = json.load(f)["model"]
+        model = build(spec)
+        model.load_state_dict(load_file(f"{d}/model.safetensors"), strict=True)
+        model.eval()
+        t = load_file(f"{d}/batch.safetensors")
+        with torch.no_grad():
+            ours = t["logits"].double()
+            theirs = model.double()(t["x"].double())
+        diff = (ours - theirs).abs().max().item()
+        scale = theirs.abs().max().item()
+        ok = diff <= 1e-4 * max(1.0, scale)
+        failed += not ok
+        print(f"{'ok' if ok else 'MISMATCH'}: {d}: strict load of {len(model.state_dict())} tensors, "
+              f"max |logit difference| {diff:.3g} over {tuple(theirs.shape)} (max |logit| {scale:.3g})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
