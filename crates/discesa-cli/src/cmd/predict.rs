@@ -39,9 +39,10 @@ fn quote(s: &str) -> String {
 
 pub fn run(a: PredictArgs) -> CmdResult {
     let ck = load_checkpoint(&a.checkpoint).map_err(fail)?;
-    let (features, lines) = ck.state.preprocessing.load_inputs(&a.data).map_err(fail)?;
+    let inputs = ck.state.preprocessing.load_inputs(&a.data).map_err(fail)?;
     let mut trainer = ck.trainer().map_err(fail)?;
-    let out = trainer.predict(&features).map_err(fail)?;
+    let out = inputs.predict(&mut trainer).map_err(fail)?;
+    let lines = &inputs.lines;
     let k = ck.state.model.n_outputs();
     let mut csv = String::new();
     let line_col = if ck.state.preprocessing.csv_schema.is_some() {
@@ -56,7 +57,7 @@ pub fn run(a: PredictArgs) -> CmdResult {
                 csv.push_str(&format!(",{}", quote(&format!("p_{n}"))));
             }
             csv.push('\n');
-            for (row, line) in out.chunks_exact(k).zip(&lines) {
+            for (row, line) in out.chunks_exact(k).zip(lines) {
                 let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
                 let e: Vec<f64> = row.iter().map(|&z| f64::from(z - m).exp()).collect();
                 let sum: f64 = e.iter().sum();
@@ -74,7 +75,7 @@ pub fn run(a: PredictArgs) -> CmdResult {
         }
         _ => {
             csv.push_str(&format!("{line_col},prediction\n"));
-            for (v, line) in out.iter().zip(&lines) {
+            for (v, line) in out.iter().zip(lines) {
                 let _ = writeln!(csv, "{line},{v}");
             }
         }

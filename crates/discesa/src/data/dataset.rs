@@ -1,7 +1,10 @@
 //! In-memory data set: a row-major feature matrix plus class labels or regression values.
 
 use super::error::{DataError, Result};
+use super::features::{Affine, FeatureView, Store};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What kind of prediction a data set asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,50 +140,106 @@ impl Batch {
 
 /// A whole data set held in memory.
 ///
-/// Invariants (checked by [`Dataset::new`]): `features.len() == len() * n_features()`, labels are
-/// below the class count.
-#[derive(Debug, Clone, PartialEq)]
+/// Features are kept as they were read: `f32` values, or image bytes (`u8`, scaled to `[0, 1]`
+/// when written out). A fitted standardisation is applied per batch too, so the only copy of the
+/// inputs is the one read from disk; [`subset`](Self::subset) shares it. Read features through
+/// [`write_features`](Self::write_features) (or [`batch_into`](Self::batch_into)).
+///
+/// Invariants (checked by the constructors): every row has [`n_features`](Self::n_features)
+/// values, labels are below the class count, an image shape multiplies to the feature count.
+#[derive(Debug, Clone)]
 pub struct Dataset {
-    features: Vec<f32>,
+    view: FeatureView,
     feature_names: Vec<String>,
     targets: Targets,
+    image_shape: Option<[usize; 3]>,
+}
+
+fn check_targets(targets: &Targets) -> Result<()> {
+    if let Targets::Classes {
+        labels,
+        class_names,
+    } = targets
+    {
+        if let Some((row, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l >= class_names.len())
+        {
+            return Err(DataError::InvalidArgument(format!(
+                "label {label} of row {row} is not below the class count {}",
+                class_names.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Dataset {
     /// Builds a data set after checking that shapes and labels agree.
     pub fn new(features: Vec<f32>, feature_names: Vec<String>, targets: Targets) -> Result<Self> {
+        Self::from_parts(Store::F32(features), feature_names, targets)
+    }
+
+    /// Builds a data set of images kept as bytes: `pixels` holds `N × C × H × W` values, each
+    /// byte `b` becoming the feature `b / 255`.
+    pub fn from_bytes(pixels: Vec<u8>, image_shape: [usize; 3], targets: Targets) -> Result<Self> {
+        let width: usize = image_shape.iter().product();
+        let names = (0..width).map(|i| format!("pixel{i}")).collect();
+        Self::from_parts(Store::U8(pixels), names, targets)?.with_image_shape(image_shape)
+    }
+
+    pub(crate) fn from_parts(
+        store: Store,
+        feature_names: Vec<String>,
+        targets: Targets,
+    ) -> Result<Self> {
         let n = targets.len();
         let expected = n.checked_mul(feature_names.len()).ok_or_else(|| {
             DataError::InvalidArgument("rows × features overflows usize".to_string())
         })?;
-        if features.len() != expected {
+        if store.len() != expected {
             return Err(DataError::FeatureMismatch(format!(
                 "{} feature values given for {n} rows × {} features (expected {expected})",
-                features.len(),
+                store.len(),
                 feature_names.len()
             )));
         }
-        if let Targets::Classes {
-            labels,
-            class_names,
-        } = &targets
-        {
-            if let Some((row, &label)) = labels
-                .iter()
-                .enumerate()
-                .find(|(_, &l)| l >= class_names.len())
-            {
-                return Err(DataError::InvalidArgument(format!(
-                    "label {label} of row {row} is not below the class count {}",
-                    class_names.len()
-                )));
-            }
-        }
+        check_targets(&targets)?;
         Ok(Dataset {
-            features,
+            view: FeatureView {
+                store: Arc::new(store),
+                rows: None,
+                width: feature_names.len(),
+                affine: None,
+            },
             feature_names,
             targets,
+            image_shape: None,
         })
+    }
+
+    /// Declares the features to be images of shape `[C, H, W]` (channels first).
+    pub fn with_image_shape(mut self, shape: [usize; 3]) -> Result<Self> {
+        if shape.iter().product::<usize>() != self.n_features() {
+            return Err(DataError::FeatureMismatch(format!(
+                "image shape {shape:?} holds {} values per sample, the data has {} features",
+                shape.iter().product::<usize>(),
+                self.n_features()
+            )));
+        }
+        self.image_shape = Some(shape);
+        Ok(self)
+    }
+
+    /// `Some([C, H, W])` for image data (IDX directories, `.npy` arrays of rank 4).
+    pub fn image_shape(&self) -> Option<[usize; 3]> {
+        self.image_shape
+    }
+
+    /// True when the features are stored as bytes (and scaled to `[0, 1]` when written out).
+    pub fn is_bytes(&self) -> bool {
+        matches!(*self.view.store, Store::U8(_))
     }
 
     /// Number of samples (rows).
@@ -193,7 +252,7 @@ impl Dataset {
         self.len() == 0
     }
 
-    /// Number of feature columns.
+    /// Number of feature columns (`C × H × W` for images).
     pub fn n_features(&self) -> usize {
         self.feature_names.len()
     }
@@ -227,14 +286,47 @@ impl Dataset {
         self.targets.task()
     }
 
-    /// Row-major feature matrix.
-    pub fn features(&self) -> &[f32] {
-        &self.features
+    /// Writes the preprocessed `f32` features of `rows` (row-major, `rows.len() × n_features`)
+    /// into `out`: bytes scaled to `[0, 1]`, then the standardisation, if one is set.
+    ///
+    /// # Panics
+    /// When a row is out of range or `out` has the wrong length (callers size their buffers from
+    /// [`n_features`](Self::n_features); [`batch_into`](Self::batch_into) checks and returns errors).
+    pub fn write_features(&self, rows: &[usize], out: &mut [f32]) {
+        self.view.write(rows, out);
     }
 
-    /// Mutable feature matrix, for in-place transforms such as standardisation.
-    pub fn features_mut(&mut self) -> &mut [f32] {
-        &mut self.features
+    /// The whole feature matrix, row-major. Borrowed when the stored values are the features
+    /// themselves; otherwise a converted copy of everything, so prefer
+    /// [`write_features`](Self::write_features) on large data.
+    pub fn features(&self) -> Cow<'_, [f32]> {
+        match self.view.as_plain_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => {
+                let rows: Vec<usize> = (0..self.len()).collect();
+                let mut out = vec![0.0; rows.len() * self.n_features()];
+                self.write_features(&rows, &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Sets the per-feature standardisation `(x - mean) / std` applied when features are
+    /// written out, replacing any earlier one. Both slices have one value per feature.
+    pub fn set_standardization(&mut self, mean: &[f32], std: &[f32]) -> Result<()> {
+        if mean.len() != self.n_features() || std.len() != self.n_features() {
+            return Err(DataError::FeatureMismatch(format!(
+                "standardisation has {} means and {} deviations for {} features",
+                mean.len(),
+                std.len(),
+                self.n_features()
+            )));
+        }
+        self.view.affine = Some(Arc::new(Affine {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+        }));
+        Ok(())
     }
 
     /// Names of the feature columns.
@@ -248,15 +340,17 @@ impl Dataset {
     }
 
     /// Features of one row.
-    pub fn row(&self, index: usize) -> Result<&[f32]> {
+    pub fn row(&self, index: usize) -> Result<Vec<f32>> {
         self.check_index(index)?;
-        let f = self.n_features();
-        Ok(&self.features[index * f..(index + 1) * f])
+        let mut out = vec![0.0; self.n_features()];
+        self.write_features(&[index], &mut out);
+        Ok(out)
     }
 
-    /// Splits the data set into its parts.
+    /// Splits the data set into its parts (the features as written out).
     pub fn into_parts(self) -> (Vec<f32>, Vec<String>, Targets) {
-        (self.features, self.feature_names, self.targets)
+        let features = self.features().into_owned();
+        (features, self.feature_names, self.targets)
     }
 
     fn check_index(&self, index: usize) -> Result<()> {
@@ -269,22 +363,24 @@ impl Dataset {
         Ok(())
     }
 
+    /// Checks that every index names a row.
+    pub(crate) fn check_rows(&self, indices: &[usize]) -> Result<()> {
+        self.check_indices(indices)
+    }
+
     fn check_indices(&self, indices: &[usize]) -> Result<()> {
         indices.iter().try_for_each(|&i| self.check_index(i))
     }
 
-    /// A new data set holding the given rows, in the given order (repeats allowed).
+    /// A data set of the given rows, in the given order (repeats allowed). It shares the
+    /// stored features with `self` (no copy); only the targets are gathered.
     pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
         self.check_indices(indices)?;
-        let f = self.n_features();
-        let mut features = Vec::with_capacity(indices.len() * f);
-        for &i in indices {
-            features.extend_from_slice(&self.features[i * f..(i + 1) * f]);
-        }
         Ok(Dataset {
-            features,
+            view: self.view.select(indices),
             feature_names: self.feature_names.clone(),
             targets: self.targets.gather(indices),
+            image_shape: self.image_shape,
         })
     }
 
@@ -300,12 +396,8 @@ impl Dataset {
     pub fn batch_into(&self, indices: &[usize], out: &mut Batch) -> Result<()> {
         self.check_indices(indices)?;
         let f = self.n_features();
-        out.features.clear();
-        out.features.reserve(indices.len() * f);
-        for &i in indices {
-            out.features
-                .extend_from_slice(&self.features[i * f..(i + 1) * f]);
-        }
+        out.features.resize(indices.len() * f, 0.0);
+        self.write_features(indices, &mut out.features);
         match (&self.targets, &mut out.targets) {
             (Targets::Classes { labels, .. }, BatchTargets::Classes(dst)) => {
                 dst.clear();
@@ -325,6 +417,17 @@ impl Dataset {
         out.n_rows = indices.len();
         out.n_features = f;
         Ok(())
+    }
+}
+
+/// Two data sets are equal when they hold the same features (as written out), names, targets
+/// and image shape, however they are stored.
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Self) -> bool {
+        self.feature_names == other.feature_names
+            && self.targets == other.targets
+            && self.image_shape == other.image_shape
+            && self.features() == other.features()
     }
 }
 
@@ -386,12 +489,50 @@ mod tests {
         let d = toy();
         let s = d.subset(&[5, 1, 5]).unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s.features(), &[5.0, 50.0, 1.0, 10.0, 5.0, 50.0]);
+        assert_eq!(&*s.features(), &[5.0, 50.0, 1.0, 10.0, 5.0, 50.0]);
         match s.targets() {
             Targets::Classes { labels, .. } => assert_eq!(labels, &[2, 1, 2]),
             Targets::Values(_) => panic!("expected classes"),
         }
         assert!(d.subset(&[0, 9]).is_err());
+    }
+
+    #[test]
+    fn subsets_share_storage_and_standardisation_applies_per_batch() {
+        let bytes: Vec<u8> = (0..12).map(|i| i * 20).collect();
+        let targets = Targets::Values((0..3).map(|i| i as f32).collect());
+        let mut d = Dataset::from_bytes(bytes, [1, 2, 2], targets).unwrap();
+        assert_eq!(d.image_shape(), Some([1, 2, 2]));
+        assert!(
+            Dataset::from_bytes(vec![0; 12], [1, 2, 3], Targets::Values(vec![0.0; 3])).is_err()
+        );
+        assert!(d.clone().with_image_shape([2, 2, 2]).is_err());
+        d.set_standardization(&[0.0, 0.0, 1.0, 0.0], &[1.0, 2.0, 1.0, 1.0])
+            .unwrap();
+        assert!(d.set_standardization(&[0.0], &[1.0]).is_err());
+        let s = d.subset(&[2, 0]).unwrap();
+        assert!(
+            Arc::ptr_eq(&s.view.store, &d.view.store),
+            "subset copied the data"
+        );
+        let mut out = vec![0.0; 8];
+        s.write_features(&[1, 0], &mut out);
+        let px = |b: u8| f32::from(b) / 255.0;
+        assert_eq!(
+            out,
+            vec![
+                px(0),
+                px(20) / 2.0,
+                px(40) - 1.0,
+                px(60),
+                px(160),
+                px(180) / 2.0,
+                px(200) - 1.0,
+                px(220)
+            ]
+        );
+        assert_eq!(s.targets(), &Targets::Values(vec![2.0, 0.0]));
+        assert_eq!(s.subset(&[1]).unwrap(), d.subset(&[0]).unwrap());
     }
 
     #[test]

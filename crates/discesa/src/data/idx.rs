@@ -7,7 +7,7 @@
 use super::dataset::{Dataset, Targets};
 use super::error::{io_err, DataError, Result};
 use flate2::read::MultiGzDecoder;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Magic number of an IDX file of `u8` labels.
@@ -15,7 +15,7 @@ pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 /// Magic number of an IDX file of `u8` images.
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 
-/// Images read from an IDX file, pixels scaled from `0..=255` to `[0, 1]`.
+/// Images read from an IDX file, pixels as the bytes `0..=255` of the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdxImages {
     /// Number of images.
@@ -25,30 +25,52 @@ pub struct IdxImages {
     /// Pixel columns per image.
     pub cols: usize,
     /// Row-major pixels, `count × rows × cols`.
-    pub pixels: Vec<f32>,
+    pub pixels: Vec<u8>,
 }
 
-/// Reads a whole file, gunzipping it when it starts with the gzip magic bytes `1f 8b`.
+/// Reads a whole file, gunzipping it when it starts with the gzip magic bytes `1f 8b`. The
+/// compressed bytes are streamed from the file, never held whole beside the result.
 pub(crate) fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(io_err(path))?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let size = file.metadata().map_err(io_err(path))?.len();
+    let mut magic = [0u8; 2];
+    let got = read_up_to(&mut file, &mut magic).map_err(io_err(path))?;
+    if got < 2 || magic != [0x1f, 0x8b] {
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        out.extend_from_slice(&magic[..got]);
+        file.read_to_end(&mut out).map_err(io_err(path))?;
+        return Ok(out);
     }
     // The gzip trailer stores the uncompressed size modulo 2^32: a good capacity hint.
-    let hint = raw
-        .len()
-        .checked_sub(4)
-        .and_then(|at| raw.get(at..))
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map_or(0, |b| u32::from_le_bytes(b) as usize);
+    let mut trailer = [0u8; 4];
+    let hint = if size >= 6 {
+        file.seek(SeekFrom::End(-4)).map_err(io_err(path))?;
+        file.read_exact(&mut trailer).map_err(io_err(path))?;
+        u32::from_le_bytes(trailer) as usize
+    } else {
+        0
+    };
+    file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     let mut out = Vec::with_capacity(hint.min(1 << 30));
-    MultiGzDecoder::new(raw.as_slice())
+    MultiGzDecoder::new(std::io::BufReader::new(file))
         .read_to_end(&mut out)
         .map_err(|e| DataError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(e.kind(), format!("invalid gzip data: {e}")),
         })?;
     Ok(out)
+}
+
+/// Fills as much of `buf` as the reader has; returns the count read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Checks the magic number and total size; returns the dimensions.
@@ -100,17 +122,18 @@ fn parse_header(
     Ok(dims)
 }
 
-/// Reads an IDX image file (`0x00000803`), gzipped or not, scaling pixels to `[0, 1]`.
+/// Reads an IDX image file (`0x00000803`), gzipped or not. The pixels stay bytes, in the
+/// buffer the file was read into.
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     let path = path.as_ref();
-    let bytes = read_maybe_gzipped(path)?;
+    let mut bytes = read_maybe_gzipped(path)?;
     let dims = parse_header(path, &bytes, IDX_IMAGES_MAGIC, 3, "IDX u8 images")?;
-    let pixels = bytes[16..].iter().map(|&b| f32::from(b) / 255.0).collect();
+    bytes.drain(..16);
     Ok(IdxImages {
         count: dims[0],
         rows: dims[1],
         cols: dims[2],
-        pixels,
+        pixels: bytes,
     })
 }
 
@@ -123,7 +146,8 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads an image file and its label file as one digit data set (classes `"0"`..`"9"`).
+/// Reads an image file and its label file as one digit data set (classes `"0"`..`"9"`) of
+/// `[1, rows, cols]` images kept as bytes.
 pub fn load_idx_pair(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Dataset> {
     let (images_path, labels_path) = (images.as_ref(), labels.as_ref());
     let images = read_idx_images(images_path)?;
@@ -144,12 +168,9 @@ pub fn load_idx_pair(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Resu
             label,
         });
     }
-    let feature_names = (0..images.rows * images.cols)
-        .map(|i| format!("pixel{i}"))
-        .collect();
-    Dataset::new(
+    Dataset::from_bytes(
         images.pixels,
-        feature_names,
+        [1, images.rows, images.cols],
         Targets::Classes {
             labels: labels.into_iter().map(usize::from).collect(),
             class_names: (0..10).map(|d| d.to_string()).collect(),
@@ -257,6 +278,8 @@ pub(crate) mod tests {
         let gz = load_idx_pair(&gi, &gl).unwrap();
         assert_eq!(plain, gz);
         assert_eq!((plain.len(), plain.n_features()), (3, 4));
+        assert_eq!(plain.image_shape(), Some([1, 2, 2]));
+        assert!(plain.is_bytes());
         assert_eq!(
             plain.row(1).unwrap(),
             &[204.0 / 255.0, 1.0, 50.0 / 255.0, 101.0 / 255.0]
@@ -387,9 +410,12 @@ pub(crate) mod tests {
         println!("MNIST loaded in {:?}", start.elapsed());
         assert_eq!((train.len(), test.len()), (60_000, 10_000));
         assert_eq!((train.n_features(), test.n_features()), (784, 784));
+        assert_eq!(train.image_shape(), Some([1, 28, 28]));
         for d in [&train, &test] {
-            assert!(d.features().iter().all(|v| (0.0..=1.0).contains(v)));
-            assert!(d.features().contains(&1.0) && d.features().contains(&0.0));
+            let mut px = vec![0.0; 100 * 784];
+            d.write_features(&(0..100).collect::<Vec<_>>(), &mut px);
+            assert!(px.iter().all(|v| (0.0..=1.0).contains(v)));
+            assert!(px.contains(&1.0) && px.contains(&0.0));
             let Targets::Classes { labels, .. } = d.targets() else {
                 panic!()
             };

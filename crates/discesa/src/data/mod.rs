@@ -1,8 +1,8 @@
 //! Training data: in-memory data sets, seeded sampling and splits, and readers for CSV, IDX
 //! (MNIST) and NumPy `.npy` files.
 //!
-//! Every reader returns a [`Dataset`]: one row-major `f32` feature matrix plus class labels or
-//! regression values. [`load`] picks the reader from the path. Errors are [`DataError`]s whose
+//! Every reader returns a [`Dataset`]: a feature matrix (`f32` values, or image bytes kept as
+//! `u8` and converted per batch) plus class labels or regression values. [`load`] picks the reader from the path. Errors are [`DataError`]s whose
 //! messages name the file, line and column at fault.
 //!
 //! ```
@@ -29,6 +29,7 @@ mod csv_reader;
 mod csv_table;
 mod dataset;
 mod error;
+mod features;
 mod idx;
 mod loader;
 mod npy;

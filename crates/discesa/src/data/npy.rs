@@ -51,14 +51,16 @@ impl NpyDtype {
     }
 }
 
-/// Values of a `.npy` array: `f4`, `u1` and `b1` become `f32`; `f8`, `i4` and `i8` become `f64`
-/// (exact for every `i4`, and for `i8` up to 2^53 in magnitude).
+/// Values of a `.npy` array: `u1` stays bytes; `f4` and `b1` become `f32`; `f8`, `i4` and `i8`
+/// become `f64` (exact for every `i4`, and for `i8` up to 2^53 in magnitude).
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyData {
     /// Single precision values.
     F32(Vec<f32>),
     /// Double precision values.
     F64(Vec<f64>),
+    /// Bytes (`u1`), kept as they are: image pixels stay one byte each in memory.
+    U8(Vec<u8>),
 }
 
 /// A `.npy` array in C (row-major) order.
@@ -78,6 +80,7 @@ impl NpyArray {
         match &self.data {
             NpyData::F32(v) => v.len(),
             NpyData::F64(v) => v.len(),
+            NpyData::U8(v) => v.len(),
         }
     }
 
@@ -91,6 +94,7 @@ impl NpyArray {
         match self.data {
             NpyData::F32(v) => v,
             NpyData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+            NpyData::U8(v) => v.into_iter().map(f32::from).collect(),
         }
     }
 
@@ -99,6 +103,7 @@ impl NpyArray {
         match self.data {
             NpyData::F32(v) => v.into_iter().map(f64::from).collect(),
             NpyData::F64(v) => v,
+            NpyData::U8(v) => v.into_iter().map(f64::from).collect(),
         }
     }
 }
@@ -185,7 +190,14 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
             actual: bytes.len() as u64,
         });
     }
-    let data = decode(path, dtype, body)?;
+    let data = if dtype == NpyDtype::U8 {
+        // The bytes are the values: reuse the read buffer instead of copying it.
+        let mut bytes = bytes;
+        bytes.drain(..data_start);
+        NpyData::U8(bytes)
+    } else {
+        decode(path, dtype, body)?
+    };
     Ok(NpyArray {
         shape: header.shape,
         dtype,
@@ -204,7 +216,7 @@ fn decode(path: &Path, dtype: NpyDtype, body: &[u8]) -> Result<NpyData> {
     Ok(match dtype {
         NpyDtype::F32 => NpyData::F32(words::<4>(body).map(f32::from_le_bytes).collect()),
         NpyDtype::F64 => NpyData::F64(words::<8>(body).map(f64::from_le_bytes).collect()),
-        NpyDtype::U8 => NpyData::F32(body.iter().map(|&b| f32::from(b)).collect()),
+        NpyDtype::U8 => NpyData::U8(body.to_vec()),
         NpyDtype::Bool => NpyData::F32(body.iter().map(|&b| f32::from(u8::from(b != 0))).collect()),
         NpyDtype::I32 => NpyData::F64(
             words::<4>(body)
@@ -534,6 +546,9 @@ pub(crate) mod tests {
             );
             let a = read_npy(&p).unwrap();
             assert!(a.dtype.is_integer());
+            if descr == "|u1" {
+                assert_eq!(a.data, NpyData::U8(vec![0, 7, 255]));
+            }
             assert_eq!(a.into_f64(), want, "dtype {descr}, version {major}");
         }
     }

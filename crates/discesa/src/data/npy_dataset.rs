@@ -2,12 +2,14 @@
 
 use super::dataset::{Dataset, Targets, Task};
 use super::error::{DataError, Result};
-use super::npy::{read_npy, NpyArray};
+use super::features::Store;
+use super::npy::{read_npy, NpyArray, NpyData};
 use std::path::Path;
 
 impl Dataset {
-    /// Reads features `x` (shape `(n, ...)`, trailing dimensions flattened into features) and
-    /// targets `y` (shape `(n,)` or `(n, 1)`). For classification, `y` must hold non-negative
+    /// Reads features `x` (shape `(n, ...)`, trailing dimensions flattened into features; rank 4
+    /// `(n, c, h, w)` is kept as images, `u1` values stay bytes scaled to `[0, 1]`) and targets
+    /// `y` (shape `(n,)` or `(n, 1)`). For classification, `y` must hold non-negative
     /// integers; the class count is `max(y) + 1`.
     pub fn from_npy(
         x_path: impl AsRef<Path>,
@@ -68,17 +70,27 @@ pub(crate) fn from_npy_arrays(
             ),
         ));
     }
-    let features = x.into_f32();
-    if let Some(i) = features.iter().position(|v| !v.is_finite()) {
-        return Err(bad(
-            x_path,
-            format!(
-                "value at row {}, column {} is not finite",
-                i / width.max(1),
-                i % width.max(1)
-            ),
-        ));
-    }
+    let image_shape = match x.shape.as_slice() {
+        [_, c, h, w] => Some([*c, *h, *w]),
+        _ => None,
+    };
+    let features = match x.data {
+        NpyData::U8(bytes) => Store::U8(bytes),
+        data => {
+            let values = NpyArray { data, ..x }.into_f32();
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(bad(
+                    x_path,
+                    format!(
+                        "value at row {}, column {} is not finite",
+                        i / width.max(1),
+                        i % width.max(1)
+                    ),
+                ));
+            }
+            Store::F32(values)
+        }
+    };
     let targets = match task {
         Task::Regression => {
             if n_classes.is_some() {
@@ -120,13 +132,16 @@ pub(crate) fn from_npy_arrays(
             }
         }
     };
-    Dataset::new(
+    let data = Dataset::from_parts(
         features,
         (0..width).map(|j| format!("x{j}")).collect(),
         targets,
-    )
+    )?;
+    match image_shape {
+        Some(shape) => data.with_image_shape(shape),
+        None => Ok(data),
+    }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +186,38 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn rank_four_bytes_stay_bytes_as_images() {
+        let dir = TempDir::new("npy_img");
+        let pixels: Vec<u8> = (0..24).map(|i| (i * 10) as u8).collect();
+        let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 2, 2), }";
+        let x = dir.write("x.npy", raw_npy(1, header, &pixels));
+        let y = dir.path().join("y.npy");
+        write_npy_f64(&y, &[2], &[1.0, 0.0]).unwrap();
+        let d = Dataset::from_npy(&x, &y, Task::Classification).unwrap();
+        assert_eq!(d.image_shape(), Some([3, 2, 2]));
+        assert!(d.is_bytes());
+        assert_eq!(d.n_features(), 12);
+        let want: Vec<f32> = (12..24).map(|i| (i * 10) as f32 / 255.0).collect();
+        assert_eq!(d.row(1).unwrap(), want);
+        // Float arrays of rank 4 are images too; rank 2 is a plain feature matrix.
+        let xf = dir.path().join("xf.npy");
+        write_npy_f32(&xf, &[2, 1, 2, 3], &[0.5; 12]).unwrap();
+        let f = Dataset::from_npy(&xf, &y, Task::Classification).unwrap();
+        assert_eq!((f.image_shape(), f.is_bytes()), (Some([1, 2, 3]), false));
+        let x2 = dir.write(
+            "x2.npy",
+            raw_npy(
+                1,
+                "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 12), }",
+                &pixels,
+            ),
+        );
+        let flat = Dataset::from_npy(&x2, &y, Task::Classification).unwrap();
+        assert_eq!((flat.image_shape(), flat.is_bytes()), (None, true));
+        assert_eq!(flat.features(), d.features());
     }
 
     #[test]

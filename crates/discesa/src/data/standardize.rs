@@ -5,6 +5,9 @@ use super::dataset::Dataset;
 use super::error::{DataError, Result};
 use serde::{Deserialize, Serialize};
 
+/// Rows converted at a time while fitting.
+const FIT_CHUNK: usize = 1024;
+
 /// Feature means and standard deviations learned from training rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardizer {
@@ -26,20 +29,32 @@ impl Standardizer {
                 "cannot fit a standardizer on zero rows".into(),
             ));
         }
+        data.check_rows(rows)?;
         let f = data.n_features();
         let mut sum = vec![0f64; f];
-        for &r in rows {
-            for (s, &v) in sum.iter_mut().zip(data.row(r)?) {
-                *s += f64::from(v);
+        let mut squares = vec![0f64; f];
+        // Two passes (mean, then squared deviations) over chunks of rows, so no copy of the
+        // whole data set is made.
+        let mut buf = vec![0f32; f * FIT_CHUNK.min(rows.len())];
+        for chunk in rows.chunks(FIT_CHUNK) {
+            let b = &mut buf[..chunk.len() * f];
+            data.write_features(chunk, b);
+            for row in b.chunks_exact(f) {
+                for (s, &v) in sum.iter_mut().zip(row) {
+                    *s += f64::from(v);
+                }
             }
         }
         let n = rows.len() as f64;
         let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let mut squares = vec![0f64; f];
-        for &r in rows {
-            for ((q, &v), m) in squares.iter_mut().zip(data.row(r)?).zip(&mean) {
-                let d = f64::from(v) - m;
-                *q += d * d;
+        for chunk in rows.chunks(FIT_CHUNK) {
+            let b = &mut buf[..chunk.len() * f];
+            data.write_features(chunk, b);
+            for row in b.chunks_exact(f) {
+                for ((q, &v), m) in squares.iter_mut().zip(row).zip(&mean) {
+                    let d = f64::from(v) - m;
+                    *q += d * d;
+                }
             }
         }
         let std = squares
@@ -69,7 +84,8 @@ impl Standardizer {
         Self::fit(data, &rows)
     }
 
-    /// Standardises every row of `data` in place; its features must match the fitted ones.
+    /// Standardises every row of `data` (applied as its features are written out); its features
+    /// must match the fitted ones.
     pub fn apply(&self, data: &mut Dataset) -> Result<()> {
         if data.n_features() != self.mean.len() {
             return Err(DataError::FeatureMismatch(format!(
@@ -89,7 +105,7 @@ impl Standardizer {
                 "feature {i} is '{b}' but the standardizer was fit on '{a}'"
             )));
         }
-        self.apply_rows(data.features_mut())
+        data.set_standardization(&self.mean, &self.std)
     }
 
     /// Standardises a row-major feature buffer in place (its length must be a multiple of the

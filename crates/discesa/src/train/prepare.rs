@@ -21,7 +21,8 @@ pub struct PrepareOptions {
     pub val_fraction: f64,
     /// Split seed.
     pub seed: u64,
-    /// Standardise numeric CSV features with training-split statistics.
+    /// Standardise features with training-split statistics (not images, which are scaled to
+    /// `[0, 1]` only).
     pub standardize: bool,
 }
 
@@ -96,7 +97,8 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
             test.len()
         )));
     }
-    let standardizer = if o.standardize && format != DataFormat::Mnist {
+    // Images are only scaled to [0, 1]; other inputs are standardised per feature.
+    let standardizer = if o.standardize && data.image_shape().is_none() {
         let s = Standardizer::fit(&data, &train_rows)?;
         s.apply(&mut data)?;
         s.apply(&mut test)?;
@@ -113,7 +115,7 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
         .into(),
         standardizer,
         csv_schema: loaded.csv_schema,
-        image_scale: (format == DataFormat::Mnist).then_some(1.0 / 255.0),
+        image_scale: data.is_bytes().then_some(1.0 / 255.0),
         target: o.target.clone(),
         test_fraction: o.test_fraction,
         val_fraction: o.val_fraction,

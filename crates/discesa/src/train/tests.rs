@@ -173,7 +173,7 @@ fn predict_matches_evaluate() {
         TrainConfig::default(),
     )
     .unwrap();
-    let out = t.predict(data.features()).unwrap();
+    let out = t.predict(&data.features()).unwrap();
     assert_eq!(out.len(), 90);
     let crate::data::Targets::Classes { labels, .. } = data.targets() else {
         unreachable!()

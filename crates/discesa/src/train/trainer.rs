@@ -289,10 +289,7 @@ impl Trainer {
     ) -> Result<Tensor<f32>> {
         let f = data.n_features();
         let x = take_unique(&mut self.xbuf, rows.len() * f);
-        let all = data.features();
-        for (dst, &r) in x.chunks_exact_mut(f).zip(rows) {
-            dst.copy_from_slice(&all[r * f..(r + 1) * f]);
-        }
+        data.write_features(rows, x);
         let aug = self.config.augment;
         if let (Some(epoch), Some(shape), false) = (epoch, self.spec.input_shape(), aug.is_off()) {
             for (img, &r) in x.chunks_exact_mut(f).zip(rows) {
@@ -605,6 +602,32 @@ impl Trainer {
             mae: (!classification).then_some(metric_sum / n),
             rmse: (!classification).then_some((sq_sum / n).sqrt()),
         })
+    }
+
+    /// Model outputs (logits, or values for regression), `rows.len() × outputs`, for `rows` of
+    /// `data`, converted batch by batch.
+    pub fn predict_rows(&mut self, data: &Dataset, rows: &[usize]) -> Result<Vec<f32>> {
+        let f = self.spec.n_inputs();
+        if data.n_features() != f {
+            return Err(TrainError::Invalid(format!(
+                "the data has {} features but the model expects {f}",
+                data.n_features()
+            )));
+        }
+        if let Some(&r) = rows.iter().find(|&&r| r >= data.len()) {
+            return Err(TrainError::Invalid(format!(
+                "row {r} is out of range for {} rows",
+                data.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(rows.len() * self.spec.n_outputs());
+        let mut x = Vec::new();
+        for chunk in rows.chunks(self.config.eval_batch_size) {
+            x.resize(chunk.len() * f, 0.0);
+            data.write_features(chunk, &mut x);
+            out.extend(self.predict(&x)?);
+        }
+        Ok(out)
     }
 
     /// Model outputs (logits, or values for regression) for row-major `features`, `n × outputs`.

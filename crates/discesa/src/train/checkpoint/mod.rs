@@ -11,7 +11,7 @@ use super::{Result, TrainConfig, TrainError, TrainProgress, Trainer};
 use crate::checkpoint::{
     load_safetensors_file, save_safetensors_with_metadata, write_json_atomic, TensorData,
 };
-use crate::data::{load, CsvSchema, Dataset, LoadOptions, Standardizer, Task};
+use crate::data::Task;
 use crate::nn::{BufferKind, BufferStore, ModelSpec};
 use crate::optim::OptimizerState;
 use serde::{Deserialize, Serialize};
@@ -27,65 +27,6 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// State file inside a checkpoint directory.
 pub const STATE_FILE: &str = "state.json";
-
-/// How raw input becomes model features; applied again at evaluation and prediction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Preprocessing {
-    /// `csv`, `mnist` or `npy`.
-    pub format: String,
-    /// Feature standardisation fitted on the training split.
-    pub standardizer: Option<Standardizer>,
-    /// CSV encoding (columns, categories, classes).
-    pub csv_schema: Option<CsvSchema>,
-    /// Pixel scaling applied by the IDX reader (1/255).
-    pub image_scale: Option<f64>,
-    /// Target column asked for.
-    pub target: Option<String>,
-    /// Test fraction of the split.
-    pub test_fraction: f64,
-    /// Validation fraction of the split.
-    pub val_fraction: f64,
-    /// Split seed.
-    pub split_seed: u64,
-}
-
-impl Preprocessing {
-    /// Reads a labelled file (or MNIST directory: its test split) encoded like the training data.
-    pub fn load_labelled(&self, path: &Path) -> Result<Dataset> {
-        let mut data = match &self.csv_schema {
-            Some(schema) => schema.encode(path)?.into_dataset()?,
-            None => {
-                let l = load(path, &LoadOptions::default())?;
-                l.test.unwrap_or(l.train)
-            }
-        };
-        if let Some(s) = &self.standardizer {
-            s.apply(&mut data)?;
-        }
-        Ok(data)
-    }
-
-    /// Reads inputs for prediction (the target column may be absent): features and the source
-    /// line (CSV) or row index of each sample.
-    pub fn load_inputs(&self, path: &Path) -> Result<(Vec<f32>, Vec<u64>)> {
-        let (mut features, lines) = match &self.csv_schema {
-            Some(schema) => {
-                let e = schema.encode(path)?;
-                (e.features, e.lines)
-            }
-            None => {
-                let l = load(path, &LoadOptions::default())?;
-                let d = l.test.unwrap_or(l.train);
-                let n = d.len() as u64;
-                (d.into_parts().0, (0..n).collect())
-            }
-        };
-        if let Some(s) = &self.standardizer {
-            s.apply_rows(&mut features)?;
-        }
-        Ok((features, lines))
-    }
-}
 
 /// How randomness is derived, recorded so a reader knows no generator state is needed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,5 +200,8 @@ pub fn init_from_state_dict(trainer: &mut Trainer, path: &Path) -> Result<()> {
     Ok(())
 }
 
+mod preprocessing;
 #[cfg(test)]
 mod tests;
+
+pub use preprocessing::{Inputs, Preprocessing};
