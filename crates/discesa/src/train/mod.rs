@@ -38,7 +38,8 @@ mod test_util;
 mod tests;
 
 pub use checkpoint::{
-    load_checkpoint, save_checkpoint, Checkpoint, CheckpointState, Preprocessing,
+    load_checkpoint, save_checkpoint, sha256_hex, Checkpoint, CheckpointState, Preprocessing,
+    PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
 };
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
