@@ -20,6 +20,7 @@ pub mod data;
 pub mod error;
 pub mod expr;
 pub mod formula;
+pub mod fsio;
 pub mod nn;
 pub mod optim;
 pub mod plot;

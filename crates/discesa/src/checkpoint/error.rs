@@ -100,3 +100,13 @@ pub enum CheckpointError {
         path: PathBuf,
     },
 }
+
+impl From<crate::fsio::FileError> for CheckpointError {
+    fn from(e: crate::fsio::FileError) -> Self {
+        CheckpointError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

@@ -1,10 +1,10 @@
 //! Named `f32`/`f64` tensors in safetensors files, with PyTorch-style names
 //! (`layers.0.weight`) and optional string metadata.
 
+use super::encode::{encode, Entry};
 use super::{write_atomic, CheckpointError};
-use safetensors::{Dtype, SafeTensors, View};
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use safetensors::{Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -209,43 +209,6 @@ impl TensorFile {
     }
 }
 
-/// A tensor prepared for the safetensors serializer; bytes are produced on demand so
-/// the values are copied only once, into the output buffer.
-struct Pending<'a> {
-    shape: Vec<usize>,
-    data: TensorData<'a>,
-}
-
-impl View for &Pending<'_> {
-    fn dtype(&self) -> Dtype {
-        match self.data {
-            TensorData::F32(_) => Dtype::F32,
-            TensorData::F64(_) => Dtype::F64,
-            TensorData::I64(_) => Dtype::I64,
-        }
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(match self.data {
-            TensorData::F32(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            TensorData::F64(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            TensorData::I64(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        })
-    }
-
-    fn data_len(&self) -> usize {
-        match self.data {
-            TensorData::F32(d) => d.len() * 4,
-            TensorData::F64(d) => d.len() * 8,
-            TensorData::I64(d) => d.len() * 8,
-        }
-    }
-}
-
 /// Writes `tensors` as `(name, shape, data)` to a safetensors file, atomically.
 pub fn save_safetensors<N: AsRef<str>, S: AsRef<[usize]>>(
     path: impl AsRef<Path>,
@@ -262,8 +225,20 @@ pub fn save_safetensors_with_metadata<N: AsRef<str>, S: AsRef<[usize]>>(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), CheckpointError> {
     let path = path.as_ref();
+    let bytes = encode_safetensors(path, tensors, metadata)?;
+    Ok(write_atomic(path, &bytes)?)
+}
+
+/// The bytes of a safetensors file holding `tensors` and `metadata`, the same bytes for the
+/// same input on every run (sorted header, see the `encode` module). `path` only names the
+/// file in errors: a length that does not match a shape, or a repeated name.
+pub fn encode_safetensors<N: AsRef<str>, S: AsRef<[usize]>>(
+    path: &Path,
+    tensors: &[(N, S, TensorData<'_>)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, CheckpointError> {
     let mut seen = HashSet::new();
-    let mut pending = Vec::with_capacity(tensors.len());
+    let mut entries = Vec::with_capacity(tensors.len());
     for (name, shape, data) in tensors {
         let (name, shape) = (name.as_ref(), shape.as_ref());
         let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
@@ -282,26 +257,13 @@ pub fn save_safetensors_with_metadata<N: AsRef<str>, S: AsRef<[usize]>>(
                 path: path.to_path_buf(),
             });
         }
-        pending.push((
-            name.to_string(),
-            Pending {
-                shape: shape.to_vec(),
-                data: *data,
-            },
-        ));
+        entries.push(Entry {
+            name,
+            shape,
+            data: *data,
+        });
     }
-    let info: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
-        metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    });
-    let bytes = safetensors::serialize(pending.iter().map(|(n, p)| (n.as_str(), p)), info)
-        .map_err(|e| CheckpointError::Format {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    write_atomic(path, &bytes)
+    Ok(encode(&entries, metadata))
 }
 
 /// Reads every tensor of a safetensors file, in file order.
@@ -317,12 +279,18 @@ pub fn load_safetensors_file(path: impl AsRef<Path>) -> Result<TensorFile, Check
         path: path.to_path_buf(),
         source,
     })?;
+    parse_safetensors(&bytes, path)
+}
+
+/// Reads every tensor of safetensors `bytes` together with the metadata; `path` names the
+/// file in errors.
+pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<TensorFile, CheckpointError> {
     let format = |e: safetensors::SafeTensorError| CheckpointError::Format {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(format)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(format)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(format)?;
+    let st = SafeTensors::deserialize(bytes).map_err(format)?;
     let mut tensors = Vec::with_capacity(st.len());
     for name in header.offset_keys() {
         let view = st.tensor(&name).map_err(format)?;
@@ -371,13 +339,22 @@ pub fn load_safetensors_file(path: impl AsRef<Path>) -> Result<TensorFile, Check
 
 #[cfg(test)]
 mod tests {
-    use super::super::atomic::tests::TempDir;
     use super::*;
+    use tempfile::TempDir;
+
+    fn entries(dir: &TempDir) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
 
     fn sample(dir: &TempDir) -> PathBuf {
         let w: Vec<f32> = (0..6).map(|i| i as f32 * 0.5 - 1.0).collect();
         let b = vec![0.25f64, -1e-300];
-        let path = dir.0.join("model.safetensors");
+        let path = dir.path().join("model.safetensors");
         let tensors: Vec<(&str, Vec<usize>, TensorData)> = vec![
             ("layers.0.weight", vec![2, 3], TensorData::F32(&w)),
             ("layers.0.bias", vec![2], TensorData::F64(&b)),
@@ -389,7 +366,7 @@ mod tests {
 
     #[test]
     fn round_trip_preserves_names_shapes_dtypes_and_bits() {
-        let dir = TempDir::new("st-roundtrip");
+        let dir = TempDir::new().unwrap();
         let path = sample(&dir);
         let file = load_safetensors_file(&path).unwrap();
         assert!(file.metadata.is_empty());
@@ -405,13 +382,13 @@ mod tests {
         assert_eq!(b[1].to_bits(), (-1e-300f64).to_bits());
         assert_eq!(file.expect_f32("layers.10.weight", &[]).unwrap(), &[7.5]);
         assert_eq!(load_safetensors(&path).unwrap().len(), 3);
-        assert_eq!(dir.entries(), vec!["model.safetensors".to_string()]);
+        assert_eq!(entries(&dir), vec!["model.safetensors".to_string()]);
     }
 
     #[test]
     fn metadata_round_trips() {
-        let dir = TempDir::new("st-meta");
-        let path = dir.0.join("m.safetensors");
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("m.safetensors");
         let meta = BTreeMap::from([
             ("format".to_string(), "pt".to_string()),
             ("epoch".to_string(), "12".to_string()),
@@ -425,7 +402,7 @@ mod tests {
 
     #[test]
     fn lookups_name_tensor_shape_and_file() {
-        let dir = TempDir::new("st-expect");
+        let dir = TempDir::new().unwrap();
         let path = sample(&dir);
         let file = load_safetensors_file(&path).unwrap();
         let err = file
@@ -454,8 +431,8 @@ mod tests {
 
     #[test]
     fn bad_input_to_save_is_rejected_before_writing() {
-        let dir = TempDir::new("st-bad-save");
-        let path = dir.0.join("x.safetensors");
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("x.safetensors");
         let err = save_safetensors(&path, &[("w", [2, 2], TensorData::F32(&[1.0, 2.0, 3.0]))])
             .unwrap_err()
             .to_string();
@@ -473,15 +450,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("tensor w appears twice"), "{err}");
-        assert!(dir.entries().is_empty());
+        assert!(entries(&dir).is_empty());
     }
 
     #[test]
     fn truncated_and_corrupted_files_give_clear_errors() {
-        let dir = TempDir::new("st-corrupt");
+        let dir = TempDir::new().unwrap();
         let path = sample(&dir);
         let bytes = std::fs::read(&path).unwrap();
-        let cut = dir.0.join("cut.safetensors");
+        let cut = dir.path().join("cut.safetensors");
         std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
         let err = load_safetensors(&cut).unwrap_err().to_string();
         assert!(
@@ -491,7 +468,7 @@ mod tests {
             )),
             "{err}"
         );
-        let tiny = dir.0.join("tiny.safetensors");
+        let tiny = dir.path().join("tiny.safetensors");
         std::fs::write(&tiny, b"abc").unwrap();
         let err = load_safetensors(&tiny).unwrap_err().to_string();
         assert!(
@@ -500,14 +477,14 @@ mod tests {
         );
         let mut garbled = bytes.clone();
         garbled[8] = b'#'; // the opening brace of the JSON header
-        let bad = dir.0.join("bad.safetensors");
+        let bad = dir.path().join("bad.safetensors");
         std::fs::write(&bad, &garbled).unwrap();
         let err = load_safetensors(&bad).unwrap_err().to_string();
         assert!(
             err.contains("bad.safetensors is not a valid safetensors file"),
             "{err}"
         );
-        let err = load_safetensors(dir.0.join("absent.safetensors"))
+        let err = load_safetensors(dir.path().join("absent.safetensors"))
             .unwrap_err()
             .to_string();
         assert!(
@@ -518,8 +495,8 @@ mod tests {
 
     #[test]
     fn unsupported_dtype_is_named() {
-        let dir = TempDir::new("st-dtype");
-        let path = dir.0.join("i.safetensors");
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("i.safetensors");
         let view =
             safetensors::tensor::TensorView::new(Dtype::I32, vec![1], &[1, 0, 0, 0]).unwrap();
         let bytes = safetensors::serialize([("steps", view)], None).unwrap();

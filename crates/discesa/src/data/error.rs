@@ -19,6 +19,9 @@ pub enum DataError {
         /// Underlying error.
         source: std::io::Error,
     },
+    /// Writing a file failed.
+    #[error("{0}")]
+    File(#[from] crate::fsio::FileError),
     /// The CSV parser itself failed (for example invalid UTF-8).
     #[error("{}{}: {message}", .path.display(), line_suffix(*.line))]
     Csv {

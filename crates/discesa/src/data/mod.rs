@@ -24,7 +24,6 @@
 //! # Ok::<(), discesa::data::DataError>(())
 //! ```
 
-mod atomic;
 mod csv_reader;
 mod csv_table;
 mod dataset;
@@ -40,7 +39,6 @@ mod standardize;
 #[cfg(test)]
 mod test_util;
 
-pub use atomic::write_atomically;
 pub use csv_reader::{read_csv, CsvData, CsvOptions};
 pub use dataset::{Batch, BatchTargets, Dataset, Targets, Task};
 pub use error::{DataError, Result};

@@ -1,7 +1,6 @@
 //! NumPy `.npy` arrays: reader (format 1.0, 2.0, 3.0; little-endian `f4 f8 u1 i4 i8 b1`; C order)
 //! and atomic writer (`f4`, `f8`).
 
-use super::atomic::write_atomically;
 use super::error::{io_err, DataError, Result};
 use std::path::Path;
 
@@ -463,7 +462,10 @@ pub fn write_npy_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> R
     let path = path.as_ref();
     check_shape(path, shape, data.len())?;
     let body = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_atomically(path, &encode("<f4", shape, body))
+    Ok(crate::fsio::write_atomic(
+        path,
+        &encode("<f4", shape, body),
+    )?)
 }
 
 /// Writes `f64` values as a C-order `<f8` array, atomically.
@@ -471,7 +473,10 @@ pub fn write_npy_f64(path: impl AsRef<Path>, shape: &[usize], data: &[f64]) -> R
     let path = path.as_ref();
     check_shape(path, shape, data.len())?;
     let body = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_atomically(path, &encode("<f8", shape, body))
+    Ok(crate::fsio::write_atomic(
+        path,
+        &encode("<f8", shape, body),
+    )?)
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub enum PlotError {
         /// The renderer's message.
         message: String,
     },
+    /// Replacing the output file failed.
+    #[error("{0}")]
+    File(#[from] crate::fsio::FileError),
     /// Creating, renaming or removing a file failed.
     #[error("I/O error on {path}: {source}")]
     Io {

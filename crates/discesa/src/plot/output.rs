@@ -1,7 +1,6 @@
 //! Output format selection and atomic file writing shared by every figure.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
@@ -85,22 +84,6 @@ pub(crate) fn validate_target(path: &Path, size: FigureSize) -> Result<Format, P
     Ok(format)
 }
 
-/// Temp file beside `path` with the same extension, unique within this process.
-fn temp_path(path: &Path, format: Format) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("figure");
-    let ext = match format {
-        Format::Png => "png",
-        Format::Svg => "svg",
-    };
-    let name = format!(".{stem}.tmp-{}-{n}.{ext}", std::process::id());
-    path.with_file_name(name)
-}
-
 /// Renders `figure` to a temp file and renames it onto `path`; on failure no file is left.
 pub(crate) fn render<F: Figure>(
     path: &Path,
@@ -109,29 +92,20 @@ pub(crate) fn render<F: Figure>(
 ) -> Result<(), PlotError> {
     let format = validate_target(path, size)?;
     ensure_font()?;
-    let tmp = temp_path(path, format);
+    // The temporary file is removed if drawing fails (or panics) before the commit.
+    let pending = crate::fsio::PendingFile::new(path)?;
+    let tmp = pending.temp_path();
     let dims = (size.width, size.height);
-    // The backend is dropped at the end of each arm, before the rename or cleanup below.
+    // The backend is dropped at the end of each arm, before the commit.
     let drawn = match format {
-        Format::Png => draw_on(BitMapBackend::new(&tmp, dims).into_drawing_area(), figure),
-        Format::Svg => draw_on(SVGBackend::new(&tmp, dims).into_drawing_area(), figure),
+        Format::Png => draw_on(BitMapBackend::new(tmp, dims).into_drawing_area(), figure),
+        Format::Svg => draw_on(SVGBackend::new(tmp, dims).into_drawing_area(), figure),
     };
-    let result = drawn
-        .map_err(|message| PlotError::Render {
-            path: path.to_path_buf(),
-            message,
-        })
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|source| PlotError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        });
-    if result.is_err() {
-        // Best effort: the temp file may never have been created.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    drawn.map_err(|message| PlotError::Render {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(pending.commit()?)
 }
 
 /// Clears, draws and flushes one drawing area.

@@ -21,6 +21,9 @@ pub enum TrainError {
     /// Writing or reading a checkpoint failed (including shape mismatches).
     #[error("{0}")]
     Checkpoint(#[from] CheckpointError),
+    /// Writing a file failed.
+    #[error("{0}")]
+    File(#[from] crate::fsio::FileError),
     /// Drawing a figure failed.
     #[error("{0}")]
     Plot(#[from] PlotError),

@@ -40,8 +40,8 @@ mod tests;
 
 pub use augment::Augment;
 pub use checkpoint::{
-    init_from_state_dict, load_checkpoint, save_checkpoint, Checkpoint, CheckpointState,
-    Preprocessing,
+    init_from_state_dict, load_checkpoint, save_checkpoint, sha256_hex, Checkpoint,
+    CheckpointState, Preprocessing, PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
 };
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};

@@ -37,27 +37,3 @@ pub(crate) fn line(n: usize) -> Dataset {
     }
     Dataset::new(features, vec!["a".into(), "b".into()], Targets::Values(y)).unwrap()
 }
-
-/// A unique empty temporary directory (removed on drop).
-pub(crate) struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(tag: &str) -> Self {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "discesa-train-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}

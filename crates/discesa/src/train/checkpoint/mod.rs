@@ -1,22 +1,21 @@
 //! Checkpoint directories: `model.safetensors` (parameters and buffers under PyTorch
 //! `state_dict()` names, counters as `I64`, readable by Python's `safetensors` and loadable with
 //! `load_state_dict(strict=True)`) and `state.json` (optimizer state, progress, seeds, model and training
-//! configuration, data preprocessing, class names, task), both written atomically.
+//! configuration, data preprocessing, class names, task), replaced
+//! together as one unit (the protocol is in [`unit`] and `docs/checkpoints.md`).
 //!
 //! Resuming needs no random-generator stream: shuffling depends only on (seed, epoch) and
 //! dropout masks only on (seed, step), so a run stopped after epoch k and resumed ends with
 //! the same weights, bit for bit, as one that never stopped.
 
 use super::{Result, TrainConfig, TrainError, TrainProgress, Trainer};
-use crate::checkpoint::{
-    load_safetensors_file, save_safetensors_with_metadata, write_json_atomic, TensorData,
-};
+use crate::checkpoint::{encode_safetensors, load_safetensors_file, TensorData};
 use crate::data::Task;
 use crate::nn::{BufferKind, BufferStore, ModelSpec};
 use crate::optim::OptimizerState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod state_dict;
 pub use state_dict::read_state_dict;
@@ -60,6 +59,10 @@ pub struct CheckpointState {
     pub optimizer: OptimizerState,
     /// Seeds.
     pub rng: RngInfo,
+    /// SHA-256 (lowercase hex) of the `model.safetensors` this state belongs to; it makes
+    /// `state.json` the commit record of the pair. Absent in states written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 /// A checkpoint read back: its state, the flat weights in model layout and the buffers.
@@ -89,17 +92,15 @@ impl Checkpoint {
     }
 }
 
-/// Writes `dir/model.safetensors` then `dir/state.json`, each atomically.
+/// Replaces the checkpoint in `dir` (created if missing) by this trainer's weights and state,
+/// as one unit: killed at any moment, `dir` still holds a checkpoint that [`load_checkpoint`]
+/// reads, the old one or the new one. The weights file is byte-identical for identical weights.
 pub fn save_checkpoint(
     dir: &Path,
     trainer: &Trainer,
     preprocessing: &Preprocessing,
     class_names: Option<&[String]>,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let p = trainer.params();
     let b = trainer.buffers();
     let counts: Vec<Vec<i64>> = b
@@ -128,7 +129,7 @@ pub fn save_checkpoint(
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     meta.insert("model".to_string(), trainer.model().describe());
-    save_safetensors_with_metadata(dir.join(WEIGHTS_FILE), &tensors, &meta)?;
+    let weights = encode_safetensors(&dir.join(WEIGHTS_FILE), &tensors, &meta)?;
     let state = CheckpointState {
         format_version: FORMAT_VERSION,
         model: trainer.spec().clone(),
@@ -143,14 +144,14 @@ pub fn save_checkpoint(
             shuffle: "epoch order = shuffle(train rows, splitmix(seed ^ splitmix(epoch)))".into(),
             dropout: "mask seed = splitmix(splitmix(splitmix(seed) ^ step) ^ dropout layer)".into(),
         },
+        weights_sha256: None,
     };
-    write_json_atomic(dir.join(STATE_FILE), &state)?;
-    Ok(())
+    unit::write_unit(dir, &weights, state)
 }
 
-fn read_state(path: &PathBuf) -> Result<CheckpointState> {
+fn read_state(path: &Path) -> Result<CheckpointState> {
     let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     let state: CheckpointState = serde_json::from_str(&text).map_err(|e| {
@@ -172,16 +173,8 @@ fn read_state(path: &PathBuf) -> Result<CheckpointState> {
 /// Reads a checkpoint directory, checking every tensor's name and shape against the model the
 /// state describes.
 pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
-    let state_path = dir.join(STATE_FILE);
-    if !state_path.is_file() {
-        return Err(TrainError::Invalid(format!(
-            "{} is not a checkpoint directory (no {STATE_FILE})",
-            dir.display()
-        )));
-    }
-    let state = read_state(&state_path)?;
+    let (state, file) = unit::read_unit(dir)?;
     let model = state.model.build::<f32>()?;
-    let file = load_safetensors_file(dir.join(WEIGHTS_FILE))?;
     let (weights, buffers) = read_state_dict(&file, model.as_ref(), false)?;
     Ok(Checkpoint {
         state,
@@ -203,5 +196,7 @@ pub fn init_from_state_dict(trainer: &mut Trainer, path: &Path) -> Result<()> {
 mod preprocessing;
 #[cfg(test)]
 mod tests;
+mod unit;
 
 pub use preprocessing::{Inputs, Preprocessing};
+pub use unit::{sha256_hex, PENDING_WEIGHTS_FILE};

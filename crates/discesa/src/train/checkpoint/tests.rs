@@ -1,7 +1,8 @@
 use super::*;
 use crate::nn::{Activation, MlpConfig};
-use crate::train::test_util::{blobs, TempDir};
+use crate::train::test_util::blobs;
 use crate::train::Silent;
+use tempfile::TempDir;
 
 fn prep() -> Preprocessing {
     Preprocessing {
@@ -45,12 +46,12 @@ fn resumed_run_is_bit_identical_to_uninterrupted_run() {
     let mut full = Trainer::new(model(), Task::Classification, config(4)).unwrap();
     full.fit(&data, &rows, &val, &mut Silent).unwrap();
 
-    let dir = TempDir::new("resume");
+    let dir = TempDir::new().unwrap();
     let mut first = Trainer::new(model(), Task::Classification, config(2)).unwrap();
     first.fit(&data, &rows, &val, &mut Silent).unwrap();
-    save_checkpoint(&dir.0, &first, &prep(), None).unwrap();
+    save_checkpoint(dir.path(), &first, &prep(), None).unwrap();
     drop(first);
-    let ck = load_checkpoint(&dir.0).unwrap();
+    let ck = load_checkpoint(dir.path()).unwrap();
     assert_eq!(ck.state.progress.epochs_done, 2);
     let mut resumed = ck.trainer().unwrap();
     resumed.set_epochs(4);
@@ -85,16 +86,16 @@ fn resumed_run_is_bit_identical_to_uninterrupted_run() {
 
 #[test]
 fn files_use_pytorch_names_and_mismatched_shapes_are_rejected() {
-    let dir = TempDir::new("names");
+    let dir = TempDir::new().unwrap();
     let t = Trainer::new(model(), Task::Classification, config(1)).unwrap();
     save_checkpoint(
-        &dir.0,
+        dir.path(),
         &t,
         &prep(),
         Some(&["a".into(), "b".into(), "c".into()]),
     )
     .unwrap();
-    let file = crate::checkpoint::load_safetensors_file(dir.0.join(WEIGHTS_FILE)).unwrap();
+    let file = crate::checkpoint::load_safetensors_file(dir.path().join(WEIGHTS_FILE)).unwrap();
     assert_eq!(
         file.names(),
         [
@@ -107,20 +108,130 @@ fn files_use_pytorch_names_and_mismatched_shapes_are_rejected() {
         ]
     );
     assert_eq!(file.get("layers.0.weight").unwrap().shape, vec![12, 4]);
-    let ck = load_checkpoint(&dir.0).unwrap();
+    let ck = load_checkpoint(dir.path()).unwrap();
     assert_eq!(ck.weights, t.params().flat());
     assert_eq!(ck.state.class_names.as_deref().unwrap().len(), 3);
     // Edit the state so the model no longer matches the weights.
-    let path = dir.0.join(STATE_FILE);
+    let path = dir.path().join(STATE_FILE);
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replacen("12,", "13,", 1);
     let text = text.replacen("\n      12\n", "\n      13\n", 1);
     std::fs::write(&path, text).unwrap();
-    let err = load_checkpoint(&dir.0).unwrap_err().to_string();
+    let err = load_checkpoint(dir.path()).unwrap_err().to_string();
     assert!(
         err.contains("layers.0.weight") && err.contains("13"),
         "{err}"
     );
-    assert!(load_checkpoint(&dir.0.join("missing")).is_err());
+    assert!(load_checkpoint(&dir.path().join("missing")).is_err());
+}
+
+fn trained(epochs: usize) -> Trainer {
+    let data = blobs(40);
+    let rows: Vec<usize> = (0..40).collect();
+    let mut t = Trainer::new(model(), Task::Classification, config(epochs)).unwrap();
+    t.fit(&data, &rows, &[], &mut Silent).unwrap();
+    t
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Saves `t` into a scratch directory and returns the files of that unit.
+fn unit_files(t: &Trainer) -> (Vec<u8>, Vec<u8>) {
+    let dir = TempDir::new().unwrap();
+    save_checkpoint(dir.path(), t, &prep(), None).unwrap();
+    (
+        std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap(),
+        std::fs::read(dir.path().join(STATE_FILE)).unwrap(),
+    )
+}
+
+#[test]
+fn identical_weights_give_byte_identical_files_and_the_state_names_them() {
+    let t = trained(1);
+    let (a, state_a) = unit_files(&t);
+    let (b, _) = unit_files(&t);
+    assert_eq!(a, b);
+    let state: CheckpointState = serde_json::from_slice(&state_a).unwrap();
+    assert_eq!(
+        state.weights_sha256.as_deref(),
+        Some(sha256_hex(&a).as_str())
+    );
+    assert_eq!(
+        sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let (c, _) = unit_files(&trained(2));
+    assert_ne!(a, c);
+}
+
+#[test]
+fn every_interruption_point_leaves_a_loadable_pair_and_the_next_save_cleans_up() {
+    let (one, two, three) = (trained(1), trained(2), trained(3));
+    let (w1, s1) = unit_files(&one);
+    let (w2, s2) = unit_files(&two);
+    let epochs = |dir: &Path| load_checkpoint(dir).unwrap().state.progress.epochs_done;
+    let weights = |dir: &Path| load_checkpoint(dir).unwrap().weights;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(d.join(name), bytes).unwrap();
+    let stale = format!(".4999999-1.tmp.{STATE_FILE}");
+
+    // Killed while writing the new weights: only a stale temporary file beside the old pair.
+    write(WEIGHTS_FILE, &w1);
+    write(STATE_FILE, &s1);
+    write(&stale, b"half a state");
+    assert_eq!(epochs(d), 1);
+    assert_eq!(weights(d), one.params().flat());
+    // Killed before the commit: the new weights wait beside the old pair.
+    write(PENDING_WEIGHTS_FILE, &w2);
+    assert_eq!(epochs(d), 1);
+    assert_eq!(weights(d), one.params().flat());
+    // Killed after the commit, before the rename: the state names the pending weights.
+    write(STATE_FILE, &s2);
+    assert_eq!(epochs(d), 2);
+    assert_eq!(weights(d), two.params().flat());
+    // The next save finishes the interrupted one and leaves only the pair.
+    save_checkpoint(d, &three, &prep(), None).unwrap();
+    assert_eq!(epochs(d), 3);
+    assert_eq!(weights(d), three.params().flat());
+    assert_eq!(names(d), [WEIGHTS_FILE, STATE_FILE]);
+
+    // Uncommitted pending weights are dropped by the next save.
+    write(PENDING_WEIGHTS_FILE, &w1);
+    assert_eq!(epochs(d), 3);
+    save_checkpoint(d, &two, &prep(), None).unwrap();
+    assert_eq!(names(d), [WEIGHTS_FILE, STATE_FILE]);
+    assert_eq!(weights(d), two.params().flat());
+
+    // Weights that match nothing the state records are refused, naming both files.
+    write(WEIGHTS_FILE, &w1);
+    let err = load_checkpoint(d).unwrap_err().to_string();
+    assert!(
+        err.contains(WEIGHTS_FILE) && err.contains(PENDING_WEIGHTS_FILE) && err.contains("SHA-256"),
+        "{err}"
+    );
+    // A state from before digests existed loads its weights unchecked.
+    let mut old: serde_json::Value = serde_json::from_slice(&s1).unwrap();
+    old.as_object_mut().unwrap().remove("weights_sha256");
+    write(STATE_FILE, &serde_json::to_vec(&old).unwrap());
+    assert_eq!(epochs(d), 1);
+    assert_eq!(weights(d), one.params().flat());
+}
+
+#[test]
+fn first_save_creates_nested_directories() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().join("runs").join("a");
+    let err = load_checkpoint(&d).unwrap_err().to_string();
+    assert!(err.contains("not a checkpoint directory"), "{err}");
+    save_checkpoint(&d, &trained(1), &prep(), None).unwrap();
+    assert_eq!(names(&d), [WEIGHTS_FILE, STATE_FILE]);
 }
