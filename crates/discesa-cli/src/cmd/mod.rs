@@ -11,3 +11,4 @@ pub mod hessian;
 pub mod predict;
 pub mod train;
 mod train_config;
+mod train_dist;
