@@ -27,6 +27,12 @@ impl Fail {
     }
 }
 
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 fn one_line(s: &str) -> String {
     s.split('\n')
         .map(str::trim_end)

@@ -64,7 +64,16 @@ fn main() {
         Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(e) = result {
-        eprintln!("error: {}", e.message);
+        match discesa::dist::mpi_rank() {
+            // Under an MPI launcher the same error usually happens on every rank: rank 0 says it
+            // at once; another rank says it (named) only if the job is still alive a moment
+            // later, i.e. when the failure was its own.
+            Some(r) if r > 0 => {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                eprintln!("error: rank {r}: {}", e.message);
+            }
+            _ => eprintln!("error: {}", e.message),
+        }
         std::process::exit(e.code);
     }
 }

@@ -8,6 +8,8 @@
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
 //! - [`train`]: the training loop, progress, metrics files, figures and resumable checkpoints.
+//! - [`dist`]: data-parallel training over ranks (threads or MPI): all-reduce, parameter
+//!   server, local SGD, asynchronous SGD.
 //! - [`checkpoint`]: atomic writes and safetensors files.
 //! - [`plot`]: figures of descent paths, surfaces, training curves and gradient norms.
 //! - [`bench`](mod@bench): the benchmark workloads of `discesa bench` and `cargo bench`.
@@ -17,6 +19,7 @@ pub mod autodiff;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod dist;
 pub mod error;
 pub mod expr;
 pub mod formula;

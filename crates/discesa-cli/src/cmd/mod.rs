@@ -13,3 +13,4 @@ pub mod predict;
 pub mod serve;
 pub mod train;
 mod train_config;
+mod train_dist;

@@ -4,15 +4,17 @@
 
 use super::model_choice::{model_spec, DataShape, MlpSettings, ModelChoice};
 use super::train_config::{FileConfig, OneOrMany};
+use super::train_dist::{plan, run_ranks, DistArgs, Launch};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::data::Task;
+use discesa::dist::{write_trace, Communicator, DistSteps, StrategyOptions, Timeline};
 use discesa::nn::Activation;
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
 use discesa::train::{
     init_from_state_dict, load_checkpoint, plot_grad_norms, plot_training_curves, prepare,
     save_checkpoint, write_metrics, Augment, Console, EpochRecord, Observer, PrepareOptions,
-    Preprocessing, Result as TrainResult, TrainConfig, TrainError, Trainer,
+    Prepared, Preprocessing, Result as TrainResult, Silent, TrainConfig, TrainError, Trainer,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,7 +26,9 @@ const EXAMPLES: &str = "Examples:
   discesa train --data /usr/share/datasets/fashion-mnist --model resnet20 --width 16 --optimizer momentum \
       --lr 0.05 --weight-decay 5e-4 --batch-size 128 --epochs 10 --augment crop:2 --checkpoint runs/r20
   discesa train --checkpoint runs/mnist --resume --epochs 15      # continue a stopped run
-  discesa train --config mnist.toml --lr 3e-4                      # flags override the file";
+  discesa train --config mnist.toml --lr 3e-4                      # flags override the file
+  discesa train --data ../shared/data/mnist --hidden 256,256 --batch-size 512 --workers 2   # 2 ranks as threads
+  mpirun -n 4 discesa train --data ../shared/data/mnist --hidden 256,256 --strategy ps      # built with --features mpi";
 
 /// Options of `discesa train`.
 #[derive(Args, Debug)]
@@ -124,6 +128,8 @@ pub struct TrainArgs {
     /// TOML file with the same keys as these flags (flags win).
     #[arg(long, value_name = "FILE.toml")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    dist: DistArgs,
 }
 
 /// Maps a library error to a one-line failure: input problems exit 2, the rest 1.
@@ -426,83 +432,225 @@ pub fn run(a: TrainArgs) -> CmdResult {
         outputs: prepared.data.n_outputs(),
         image: image_shape(&prepared),
     };
-    let mut trainer = match &resume_from {
-        Some(ck) => {
-            if let Some(m) = &s.model {
-                let saved = ck.state.model.name();
-                let asked = m.name();
-                if saved != asked {
-                    return Err(Fail::input(format!(
-                        "the checkpoint holds a {saved} model; it cannot be resumed as {asked}"
-                    )));
-                }
-            }
-            if let (Some(want), Some(have)) = (ck.state.model.input_shape(), shape.image) {
-                if want != have {
-                    return Err(Fail::input(format!(
-                        "the checkpoint's model takes images of shape {want:?} but {} has                          images of shape {have:?}",
-                        s.data.display()
-                    )));
-                }
-            }
-            if ck.state.model.n_inputs() != prepared.data.n_features() {
+    if let Some(ck) = &resume_from {
+        if let Some(m) = &s.model {
+            let saved = ck.state.model.name();
+            let asked = m.name();
+            if saved != asked {
                 return Err(Fail::input(format!(
-                    "the checkpoint's model expects {} features but {} has {}",
-                    ck.state.model.n_inputs(),
-                    s.data.display(),
-                    prepared.data.n_features()
+                    "the checkpoint holds a {saved} model; it cannot be resumed as {asked}"
                 )));
             }
-            let mut t = ck.trainer().map_err(fail)?;
-            if a.epochs.is_some() || file.epochs.is_some() {
-                t.set_epochs(s.train.epochs);
-            }
-            eprintln!(
-                "resuming after epoch {} (step {})",
-                t.progress().epochs_done,
-                t.progress().step
-            );
-            t
         }
-        None => {
-            let choice = s.model.unwrap_or(ModelChoice::Mlp);
-            let model = model_spec(choice, s.width, &s.mlp, &shape)?;
-            let mut t = Trainer::new(model, task, s.train.clone()).map_err(fail)?;
-            if let Some(path) = &a.init {
-                init_from_state_dict(&mut t, path)
-                    .map_err(|e| Fail::input(format!("--init: {e}")))?;
+        if let (Some(want), Some(have)) = (ck.state.model.input_shape(), shape.image) {
+            if want != have {
+                return Err(Fail::input(format!(
+                    "the checkpoint's model takes images of shape {want:?} but {} has \
+                     images of shape {have:?}",
+                    s.data.display()
+                )));
             }
-            t
+        }
+        if ck.state.model.n_inputs() != prepared.data.n_features() {
+            return Err(Fail::input(format!(
+                "the checkpoint's model expects {} features but {} has {}",
+                ck.state.model.n_inputs(),
+                s.data.display(),
+                prepared.data.n_features()
+            )));
+        }
+    }
+    let make_trainer = || -> Result<Trainer, Fail> {
+        match &resume_from {
+            Some(ck) => {
+                let mut t = ck.trainer().map_err(fail)?;
+                if a.epochs.is_some() || file.epochs.is_some() {
+                    t.set_epochs(s.train.epochs);
+                }
+                Ok(t)
+            }
+            None => {
+                let choice = s.model.unwrap_or(ModelChoice::Mlp);
+                let model = model_spec(choice, s.width, &s.mlp, &shape)?;
+                let mut t = Trainer::new(model, task, s.train.clone()).map_err(fail)?;
+                if let Some(path) = &a.init {
+                    init_from_state_dict(&mut t, path)
+                        .map_err(|e| Fail::input(format!("--init: {e}")))?;
+                }
+                Ok(t)
+            }
         }
     };
-    let metric_name = if task == Task::Classification {
-        "acc"
-    } else {
-        "mae"
-    };
-    let console = if a.json {
-        Console::new(metric_name).plain()
-    } else {
-        Console::new(metric_name)
-    };
-    let mut observer = CliObserver {
-        console,
+    let (launch, strategy) = plan(&a.dist, s.threads, s.train.batch_size)?;
+    if let (Launch::Threads(n), Some(t)) = (launch, s.threads) {
+        // Each worker thread runs its own kernels: the cores go to the workers.
+        discesa::tensor::set_num_threads((t / n).max(1));
+    } else if let Launch::Threads(_) = launch {
+        discesa::tensor::set_num_threads(1);
+    }
+    let ranks = launch.ranks();
+    let observer_slot = std::sync::Mutex::new(Some(CliObserver {
+        console: if a.json {
+            Console::new(metric_name(task)).plain()
+        } else {
+            Console::new(metric_name(task))
+        },
         metrics,
         checkpoint,
         preprocessing: prepared.preprocessing.clone(),
-        class_names,
+        class_names: class_names.clone(),
         grad_norm_columns: a.grad_norms.is_some(),
-    };
-    let start = Instant::now();
-    let epochs_before = trainer.progress().epochs_done;
-    trainer
-        .fit(
-            &prepared.data,
-            &prepared.train_rows,
-            &prepared.val_rows,
-            &mut observer,
+    }));
+    let body = |comm: Option<Box<dyn Communicator>>| -> CmdResult {
+        let mut trainer = make_trainer()?;
+        let rank = comm.as_ref().map_or(0, |c| c.rank());
+        if rank == 0 && resume_from.is_some() {
+            eprintln!(
+                "resuming after epoch {} (step {})",
+                trainer.progress().epochs_done,
+                trainer.progress().step
+            );
+        }
+        let mut silent = Silent;
+        let mut mine = if rank == 0 {
+            observer_slot.lock().ok().and_then(|mut o| o.take())
+        } else {
+            None
+        };
+        let observer: &mut dyn Observer = match mine.as_mut() {
+            Some(o) => o,
+            None => &mut silent,
+        };
+        let start = Instant::now();
+        let epochs_before = trainer.progress().epochs_done;
+        let mut extra = serde_json::Map::new();
+        match comm {
+            None => trainer
+                .fit(
+                    &prepared.data,
+                    &prepared.train_rows,
+                    &prepared.val_rows,
+                    observer,
+                )
+                .map_err(fail)?,
+            Some(comm) => {
+                let timeline = if a.dist.profile.is_some() {
+                    Timeline::on(start)
+                } else {
+                    Timeline::off()
+                };
+                let mut steps = strategy.runner(comm, timeline);
+                trainer
+                    .fit_with(
+                        &prepared.data,
+                        &prepared.train_rows,
+                        &prepared.val_rows,
+                        observer,
+                        steps.as_mut(),
+                    )
+                    .map_err(fail)?;
+                extra = report_dist(steps.as_mut(), &strategy, ranks, a.dist.profile.as_deref())?;
+            }
+        }
+        if rank != 0 {
+            return Ok(());
+        }
+        finish(
+            &a,
+            &mut trainer,
+            &prepared,
+            task,
+            plot.as_deref(),
+            start,
+            epochs_before,
+            extra,
         )
-        .map_err(fail)?;
+    };
+    run_ranks(launch, &body)?;
+    if let Some(url) = dashboard {
+        super::serve::keep_serving(&url);
+    }
+    Ok(())
+}
+
+fn metric_name(task: Task) -> &'static str {
+    if task == Task::Classification {
+        "acc"
+    } else {
+        "mae"
+    }
+}
+
+/// After a distributed run: the timeline file and time shares (`--profile`), the staleness
+/// histogram (`async`); returns the extra `--json` keys (rank 0).
+fn report_dist(
+    steps: &mut dyn DistSteps,
+    strategy: &StrategyOptions,
+    ranks: usize,
+    profile: Option<&Path>,
+) -> Result<serde_json::Map<String, serde_json::Value>, Fail> {
+    let mut extra = serde_json::Map::new();
+    extra.insert("ranks".into(), ranks.into());
+    extra.insert("strategy".into(), strategy.strategy.to_string().into());
+    if let Some(path) = profile {
+        let shares = steps.timeline().shares();
+        let mut mean = [
+            shares.compute,
+            shares.communication,
+            shares.waiting,
+            shares.update,
+        ];
+        steps
+            .comm()
+            .all_reduce_sum_f64(&mut mean)
+            .map_err(Fail::runtime)?;
+        mean.iter_mut().for_each(|v| *v /= ranks as f64);
+        let timeline = steps.timeline().clone();
+        let events = timeline.gather(steps.comm()).map_err(fail)?;
+        if steps.comm().rank() == 0 {
+            write_trace(path, events).map_err(fail)?;
+            eprintln!(
+                "time shares (mean over {ranks} ranks): compute {:.1}%, communication {:.1}%, waiting {:.1}%, update {:.1}%; timeline in {}",
+                mean[0] * 100.0,
+                mean[1] * 100.0,
+                mean[2] * 100.0,
+                mean[3] * 100.0,
+                path.display()
+            );
+            let names = ["compute", "communication", "waiting", "update"];
+            let shares: serde_json::Map<String, serde_json::Value> = names
+                .iter()
+                .zip(mean)
+                .map(|(n, v)| (n.to_string(), v.into()))
+                .collect();
+            extra.insert("time_shares".into(), shares.into());
+        }
+    }
+    if let Some(h) = steps.staleness() {
+        eprintln!(
+            "staleness of applied updates (versions:count): {}",
+            h.describe()
+        );
+        extra.insert(
+            "staleness_histogram".into(),
+            serde_json::to_value(h).unwrap_or_default(),
+        );
+    }
+    Ok(extra)
+}
+
+/// Rank 0 after training: test scores, figures and the summary (plain or `--json`).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    a: &TrainArgs,
+    trainer: &mut Trainer,
+    prepared: &Prepared,
+    task: Task,
+    plot: Option<&Path>,
+    start: Instant,
+    epochs_before: usize,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> CmdResult {
     let seconds = start.elapsed().as_secs_f64();
     let history = trainer.progress().history.clone();
     let new_records = &history[epochs_before.min(history.len())..];
@@ -520,7 +668,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
             &(0..prepared.test.len()).collect::<Vec<_>>(),
         )
         .map_err(fail)?;
-    if let Some(p) = &plot {
+    if let Some(p) = plot {
         plot_training_curves(
             p,
             &history,
@@ -557,6 +705,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
         o.insert("seconds".into(), seconds.into());
         o.insert("train_seconds".into(), train_seconds.into());
         o.insert("samples_per_second".into(), sps.into());
+        o.extend(extra);
         println!("{}", serde_json::Value::Object(o));
     } else {
         match (test.accuracy, test.mae, test.rmse) {
@@ -579,9 +728,6 @@ pub fn run(a: TrainArgs) -> CmdResult {
             sps,
             seconds
         );
-    }
-    if let Some(url) = dashboard {
-        super::serve::keep_serving(&url);
     }
     Ok(())
 }

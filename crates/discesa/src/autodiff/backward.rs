@@ -139,13 +139,16 @@ impl<T: Element> Acc<T> for Var<'_, T> {
 }
 
 /// Runs the sweep over nodes `< end` from seeded roots. `handle(id)` gives the differentiable
-/// handle of a node's value (the tensor itself, or the node's variable).
+/// handle of a node's value (the tensor itself, or the node's variable). `tick(id, store)` is
+/// called before node `id` is visited: every adjoint of a node whose consumers all lie above
+/// `id` is final by then.
 fn sweep<T: Element, A: Acc<T>>(
     tape: &Tape<T>,
     end: usize,
     roots: Vec<(u32, A)>,
     handle: impl Fn(u32) -> A,
     track_order: bool,
+    mut tick: impl FnMut(usize, &Store<T, A>),
 ) -> (Store<T, A>, Vec<usize>) {
     let mut store: Store<T, A> = Store::new(end);
     let mut top = 0usize;
@@ -159,6 +162,7 @@ fn sweep<T: Element, A: Acc<T>>(
     let mut xv: Vec<Tensor<T>> = Vec::new();
     let mut need: Vec<bool> = Vec::new();
     for id in (0..top).rev() {
+        tick(id, &store);
         let gs = store.scalar_of(id);
         if gs.is_none() && store.slot[id] == NO_SLOT {
             continue;
@@ -268,9 +272,69 @@ impl<T: Element> Tape<T> {
         Ok(self.backward_from(vec![(out.id, seed)]))
     }
 
+    /// Backward of a scalar `loss` that hands over the gradient of each of `watch` (leaves) as
+    /// soon as the sweep has passed all of its consumers: `on_ready(k, gradient of watch[k])`
+    /// (`None` when the loss does not depend on it). Every watched variable is reported once;
+    /// gradient all-reduce starts on the last layers while backward still runs on the first.
+    pub fn backward_with_ready(
+        &self,
+        loss: Var<'_, T>,
+        watch: &[Var<'_, T>],
+        on_ready: &mut dyn FnMut(usize, Option<Tensor<T>>),
+    ) -> Result<()> {
+        let seed = self.seed_for("backward", &loss, None)?;
+        for w in watch {
+            self.check_var("backward", w)?;
+        }
+        let end = self.len();
+        // Lowest consumer of each watched node: its adjoint is final once the sweep is below.
+        let mut slot_of = vec![usize::MAX; end];
+        for (k, w) in watch.iter().enumerate() {
+            slot_of[w.id as usize] = k;
+        }
+        let mut ready_at = vec![0usize; watch.len()];
+        {
+            let nodes = self.nodes();
+            for (id, node) in nodes.iter().enumerate() {
+                let mut visit = |i: u32| {
+                    let k = slot_of[i as usize];
+                    if k != usize::MAX && ready_at[k] == 0 {
+                        ready_at[k] = id;
+                    }
+                };
+                match node.inputs.ids() {
+                    InputIds::Inline(a, n) => a[..n].iter().for_each(|&i| visit(i)),
+                    InputIds::Slice(s) => s.iter().for_each(|&i| visit(i)),
+                }
+            }
+        }
+        let mut queue: Vec<usize> = (0..watch.len()).collect();
+        queue.sort_by_key(|&k| std::cmp::Reverse(ready_at[k]));
+        let mut next = 0;
+        let roots = vec![(loss.id, seed)];
+        let (store, _) = sweep(
+            self,
+            end,
+            roots,
+            |i| self.value_of(i),
+            false,
+            |id, store| {
+                while next < queue.len() && ready_at[queue[next]] > id {
+                    let k = queue[next];
+                    on_ready(k, store.get(watch[k].id as usize));
+                    next += 1;
+                }
+            },
+        );
+        for &k in &queue[next..] {
+            on_ready(k, store.get(watch[k].id as usize));
+        }
+        Ok(())
+    }
+
     fn backward_from(&self, roots: Vec<(u32, Tensor<T>)>) -> Gradients<T> {
         let end = self.len();
-        let (store, order) = sweep(self, end, roots, |i| self.value_of(i), true);
+        let (store, order) = sweep(self, end, roots, |i| self.value_of(i), true, |_, _| {});
         Gradients { store, order }
     }
 
@@ -284,7 +348,7 @@ impl<T: Element> Tape<T> {
     ) -> Result<Vec<Tensor<T>>> {
         let roots = self.roots("grad", outputs, inputs, seeds)?;
         let end = self.len();
-        let (store, _) = sweep(self, end, roots, |i| self.value_of(i), false);
+        let (store, _) = sweep(self, end, roots, |i| self.value_of(i), false, |_, _| {});
         Ok(inputs
             .iter()
             .map(|v| {
@@ -359,7 +423,14 @@ impl<T: Element> Tape<T> {
         }
         let end = self.len();
         let was = self.set_recording(true);
-        let (store, _) = sweep(self, end, roots, |i| Var { tape: self, id: i }, false);
+        let (store, _) = sweep(
+            self,
+            end,
+            roots,
+            |i| Var { tape: self, id: i },
+            false,
+            |_, _| {},
+        );
         self.set_recording(was);
         Ok(inputs
             .iter()

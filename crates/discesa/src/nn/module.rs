@@ -94,8 +94,10 @@ pub(crate) fn expect_params<T: Element>(
 }
 
 /// Per-call settings of a forward pass: training or evaluation mode, whether a training pass
-/// updates the buffers, and the randomness of dropout as a pure function of
-/// `(seed, step, dropout layer)`, so a resumed run draws the same masks as an uninterrupted one.
+/// updates the buffers, and the randomness of dropout as a pure function of `(seed, step,
+/// dropout layer, sample's position in the global batch)`, so a resumed run draws the same
+/// masks as an uninterrupted one, and a batch split over N ranks draws, sample for sample, the
+/// masks of the whole batch in one process.
 #[derive(Debug)]
 pub struct ForwardCtx {
     /// Training mode (dropout active, batch norm on batch statistics) or evaluation mode.
@@ -108,6 +110,8 @@ pub struct ForwardCtx {
     pub seed: u64,
     /// Global optimisation step.
     pub step: u64,
+    /// Position of this pass's first sample in the global batch (a rank's slice starts there).
+    pub row_offset: usize,
     stream: Cell<u64>,
 }
 
@@ -119,8 +123,15 @@ impl ForwardCtx {
             update_buffers: true,
             seed,
             step,
+            row_offset: 0,
             stream: Cell::new(0),
         }
+    }
+
+    /// The same pass for a slice of the global batch starting at sample `offset`.
+    pub fn at_row(mut self, offset: usize) -> Self {
+        self.row_offset = offset;
+        self
     }
 
     /// Evaluation mode: dropout is the identity.
@@ -130,6 +141,7 @@ impl ForwardCtx {
             update_buffers: false,
             seed: 0,
             step: 0,
+            row_offset: 0,
             stream: Cell::new(0),
         }
     }

@@ -46,6 +46,9 @@ pub enum TrainError {
         /// Other affected layers, formatted.
         others: String,
     },
+    /// Another rank failed, or ranks disagree (distributed training).
+    #[error("{0}")]
+    Dist(#[from] crate::dist::CommError),
     /// A checkpoint or configuration does not fit what is asked of it.
     #[error("{0}")]
     Invalid(String),
@@ -63,7 +66,10 @@ impl TrainError {
     /// True when the error comes from the user's input (data, flags, checkpoint contents)
     /// rather than from the run itself.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, TrainError::NonFinite { .. } | TrainError::Io { .. })
+        !matches!(
+            self,
+            TrainError::NonFinite { .. } | TrainError::Io { .. } | TrainError::Dist(_)
+        )
     }
 }
 

@@ -31,10 +31,11 @@ mod history;
 mod plots;
 mod prepare;
 mod progress;
+mod runner;
 mod trainer;
 
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 #[cfg(test)]
 mod tests;
 
@@ -49,4 +50,5 @@ pub use history::{write_metrics, EpochRecord};
 pub use plots::{plot_grad_norms, plot_training_curves};
 pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use progress::{Console, Observer, Silent};
-pub use trainer::{BatchLoss, EvalMetrics, TrainProgress, Trainer};
+pub use runner::{LocalSteps, StepOutcome, StepRunner};
+pub use trainer::{BatchLoss, EvalMetrics, GradReady, TrainProgress, Trainer};

@@ -14,6 +14,7 @@
 
 use super::augment::augment_key;
 use super::history::EpochRecord;
+use super::runner::{LocalSteps, StepRunner};
 use super::{Observer, Result, TrainConfig, TrainError};
 use crate::autodiff::{Tape, Var};
 use crate::data::{Dataset, Targets, Task};
@@ -78,6 +79,10 @@ pub struct BatchLoss {
     /// Sum of the metric over the batch (correct predictions, or absolute errors).
     pub metric_sum: f64,
 }
+
+/// Called with a parameter tensor's index and the flat gradient once that tensor's part of it
+/// is final (see [`Trainer::loss_and_grad_at`]).
+pub type GradReady<'a> = dyn FnMut(usize, &mut [f32]) + 'a;
 
 /// A model, its parameters and buffers, its optimizer and the run's progress.
 pub struct Trainer {
@@ -341,19 +346,34 @@ impl Trainer {
     /// writes the flat gradient of the batch's mean loss (parameter layout, resized to fit) into
     /// `grad` and returns the loss. Batch norm updates its running statistics; the parameters,
     /// optimizer and step counter are untouched (see [`apply_gradient`](Self::apply_gradient)).
-    /// Dropout masks depend on (seed, current step).
+    /// Dropout masks depend on (seed, current step, position in the batch).
     pub fn loss_and_grad(
         &mut self,
         data: &Dataset,
         rows: &[usize],
         grad: &mut Vec<f32>,
     ) -> Result<BatchLoss> {
+        self.loss_and_grad_at(data, rows, 0, grad, None)
+    }
+
+    /// [`loss_and_grad`](Self::loss_and_grad) for a slice of a global batch: `row_offset` is
+    /// the position of `rows[0]` in the global batch (dropout masks follow the sample, not the
+    /// rank that computes it), and `on_ready(k, grad)` is called as soon as parameter tensor
+    /// `k`'s gradient is in place, while backward still runs (to overlap communication).
+    pub fn loss_and_grad_at(
+        &mut self,
+        data: &Dataset,
+        rows: &[usize],
+        row_offset: usize,
+        grad: &mut Vec<f32>,
+        on_ready: Option<&mut GradReady<'_>>,
+    ) -> Result<BatchLoss> {
         if rows.is_empty() {
             return Err(TrainError::Invalid("an empty batch has no gradient".into()));
         }
         let x = self.load_batch(data, rows, Some(self.progress.epochs_done + 1))?;
         let n = rows.len();
-        let ctx = ForwardCtx::train(self.config.seed, self.progress.step);
+        let ctx = ForwardCtx::train(self.config.seed, self.progress.step).at_row(row_offset);
         let result = {
             let leaves = self.params.leaves(&self.tape);
             let out = self.model.forward(
@@ -365,8 +385,25 @@ impl Trainer {
             let loss = self.loss(out, n)?;
             let value = f64::from(loss.item()?);
             let metric_sum = self.metric_sum(out.value().as_slice(), n);
-            let g = self.tape.backward(loss)?;
-            self.params.gather_grads(&g, &leaves, grad);
+            match on_ready {
+                None => {
+                    let g = self.tape.backward(loss)?;
+                    self.params.gather_grads(&g, &leaves, grad);
+                }
+                Some(hook) => {
+                    grad.resize(self.params.len(), 0.0);
+                    let entries = self.params.entries();
+                    self.tape.backward_with_ready(loss, &leaves, &mut |k, g| {
+                        let e = &entries[k];
+                        let dst = &mut grad[e.offset..e.offset + e.numel()];
+                        match g {
+                            Some(g) => dst.copy_from_slice(g.as_slice()),
+                            None => dst.fill(0.0),
+                        }
+                        hook(k, grad);
+                    })?;
+                }
+            }
             BatchLoss {
                 loss: value,
                 metric_sum,
@@ -374,6 +411,59 @@ impl Trainer {
         };
         self.tape.clear();
         Ok(result)
+    }
+
+    /// [`loss_and_grad_at`](Self::loss_and_grad_at) into the trainer's own gradient buffer
+    /// ([`grads_mut`](Self::grads_mut)), which strategies then average over ranks.
+    pub fn compute_gradient(
+        &mut self,
+        data: &Dataset,
+        rows: &[usize],
+        row_offset: usize,
+        on_ready: Option<&mut GradReady<'_>>,
+    ) -> Result<BatchLoss> {
+        let mut grads = std::mem::take(&mut self.grads);
+        let r = self.loss_and_grad_at(data, rows, row_offset, &mut grads, on_ready);
+        self.grads = grads;
+        r
+    }
+
+    /// The trainer's own flat gradient buffer (see [`compute_gradient`](Self::compute_gradient)).
+    pub fn grads_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.grads
+    }
+
+    /// Ends the current step with the gradient in [`grads_mut`](Self::grads_mut): checks that
+    /// it and `loss` are finite (naming the layer otherwise), adds each layer's gradient norm
+    /// to `norms`, and applies it; `at` is (epoch, batch) for messages. With `update` false
+    /// (a parameter-server worker) the step is only counted.
+    pub fn finish_step(
+        &mut self,
+        loss: f64,
+        at: (usize, usize),
+        norms: &mut [f64],
+        update: bool,
+    ) -> Result<()> {
+        if !update {
+            self.progress.step += 1;
+            return Ok(());
+        }
+        let mut grads = std::mem::take(&mut self.grads);
+        let r = self
+            .check_finite(loss, &grads, at.0, at.1, norms)
+            .and_then(|_| self.apply_gradient(&mut grads));
+        self.grads = grads;
+        r
+    }
+
+    /// The global row order of epoch `epoch` (1-based): a function of (seed, epoch) alone, so
+    /// resuming needs no RNG stream and every rank computes the same order.
+    pub fn epoch_order(&self, train_rows: &[usize], epoch: usize, order: &mut Vec<usize>) {
+        order.clear();
+        order.extend_from_slice(train_rows);
+        order.shuffle(&mut StdRng::seed_from_u64(mix(
+            self.config.seed ^ mix(epoch as u64)
+        )));
     }
 
     /// One optimizer step with the flat gradient `grad` (clipped in place first when
@@ -392,26 +482,6 @@ impl Trainer {
         self.optimizer.step(self.params.flat_mut(), grad)?;
         self.progress.step += 1;
         Ok(())
-    }
-
-    /// One optimisation step on `rows`; returns (loss, metric sum).
-    fn train_step(
-        &mut self,
-        data: &Dataset,
-        rows: &[usize],
-        epoch: usize,
-        batch: usize,
-        norms: &mut [f64],
-    ) -> Result<(f64, f64)> {
-        let mut grads = std::mem::take(&mut self.grads);
-        let r = self.loss_and_grad(data, rows, &mut grads);
-        let r = r.and_then(|b| {
-            self.check_finite(b.loss, &grads, epoch, batch, norms)?;
-            self.apply_gradient(&mut grads)?;
-            Ok((b.loss, b.metric_sum))
-        });
-        self.grads = grads;
-        r
     }
 
     /// Adds each layer's gradient norm to `norms`; fails naming the layers whose gradient (or
@@ -475,12 +545,26 @@ impl Trainer {
         val_rows: &[usize],
         observer: &mut dyn Observer,
     ) -> Result<()> {
+        self.fit_with(data, train_rows, val_rows, observer, &mut LocalSteps)
+    }
+
+    /// [`fit`](Self::fit) with the steps taken by `steps` (a distributed strategy, or
+    /// [`LocalSteps`]): every rank runs this loop over the same global batches.
+    pub fn fit_with(
+        &mut self,
+        data: &Dataset,
+        train_rows: &[usize],
+        val_rows: &[usize],
+        observer: &mut dyn Observer,
+        steps: &mut dyn StepRunner,
+    ) -> Result<()> {
         self.check_data(data)?;
         if train_rows.is_empty() {
             return Err(TrainError::Invalid("no training rows".into()));
         }
         let bs = self.config.batch_size;
         let n_batches = train_rows.len().div_ceil(bs);
+        steps.begin(self, data, train_rows)?;
         while self.progress.epochs_done < self.config.epochs && !self.progress.stopped_early {
             let epoch = self.progress.epochs_done + 1;
             let lr = self
@@ -488,42 +572,43 @@ impl Trainer {
                 .schedule
                 .lr_at(self.config.lr, self.progress.epochs_done as u64);
             self.optimizer.set_learning_rate(lr)?;
-            // The order is a function of (seed, epoch) alone, so resuming needs no RNG stream.
             let mut order = std::mem::take(&mut self.order);
-            order.clear();
-            order.extend_from_slice(train_rows);
-            order.shuffle(&mut StdRng::seed_from_u64(mix(
-                self.config.seed ^ mix(epoch as u64)
-            )));
+            self.epoch_order(train_rows, epoch, &mut order);
             observer.on_epoch_start(epoch, self.config.epochs, n_batches, train_rows.len());
             let start = Instant::now();
             let mut norms = vec![0.0; self.layers.len()];
             let (mut loss_sum, mut metric_sum) = (0.0, 0.0);
             for (b, rows) in order.chunks(bs).enumerate() {
-                let r = self.train_step(data, rows, epoch, b + 1, &mut norms);
-                let (loss, msum) = match r {
+                if !steps.takes_batch(b) {
+                    continue;
+                }
+                let r = steps.step(self, data, rows, (epoch, b + 1), &mut norms);
+                let out = match r {
                     Ok(v) => v,
                     Err(e) => {
                         self.order = order;
                         return Err(e);
                     }
                 };
-                loss_sum += loss * rows.len() as f64;
-                metric_sum += msum;
+                loss_sum += out.loss_sum;
+                metric_sum += out.metric_sum;
                 observer.on_batch(
                     b + 1,
-                    loss,
+                    out.loss,
                     (b * bs + rows.len()) as f64 / start.elapsed().as_secs_f64(),
                 );
             }
             self.order = order;
+            let mut sums = [loss_sum, metric_sum];
+            steps.end_epoch(self, &mut sums)?;
+            let [loss_sum, metric_sum] = sums;
             let seconds = start.elapsed().as_secs_f64();
             let n = train_rows.len() as f64;
             norms.iter_mut().for_each(|v| *v /= n_batches as f64);
             let val = if val_rows.is_empty() {
                 None
             } else {
-                Some(self.evaluate(data, val_rows)?)
+                Some(steps.evaluate(self, data, val_rows)?)
             };
             let record = EpochRecord {
                 epoch,

@@ -1,0 +1,161 @@
+//! The distributed side of `discesa train`: how many ranks (worker threads with `--workers`,
+//! or the processes an MPI launcher started), which strategy, and running one rank.
+
+use crate::fail::Fail;
+use clap::Args;
+use discesa::dist::{Communicator, Strategy, StrategyOptions};
+use std::path::PathBuf;
+
+/// Options of data-parallel training.
+#[derive(Args, Debug, Default)]
+pub struct DistArgs {
+    /// Data-parallel ranks as worker threads in this process (no launcher needed).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// allreduce, ps, local-sgd or async (allreduce when there is more than one rank).
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// All-reduce bucket size in MiB after the first ~1 MiB bucket (allreduce, local-sgd warm-up).
+    #[arg(long)]
+    pub bucket_mb: Option<f64>,
+    /// ps: rank 0 only serves and computes no gradients.
+    #[arg(long)]
+    pub dedicated_server: bool,
+    /// local-sgd: local steps between parameter averages.
+    #[arg(long)]
+    pub sync_every: Option<u64>,
+    /// local-sgd: all-reduce steps before the local steps begin.
+    #[arg(long)]
+    pub warmup_steps: Option<u64>,
+    /// async: largest staleness (in versions) of an applied gradient.
+    #[arg(long)]
+    pub max_staleness: Option<u64>,
+    /// Write a Chrome-trace timeline of every rank (forward+backward, all-reduce, waits, updates).
+    #[arg(long, value_name = "TRACE.json")]
+    pub profile: Option<PathBuf>,
+}
+
+/// Where the ranks come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// One process, one rank.
+    Solo,
+    /// Ranks as worker threads.
+    Threads(usize),
+    /// Ranks as MPI processes.
+    Mpi(usize),
+}
+
+impl Launch {
+    /// The number of ranks.
+    pub fn ranks(self) -> usize {
+        match self {
+            Launch::Solo => 1,
+            Launch::Threads(n) | Launch::Mpi(n) => n,
+        }
+    }
+}
+
+/// Batch size from which two in-process workers beat splitting each operation over two
+/// kernel threads (measured with `discesa bench`, MLP 784-256-256-10; see docs/distributed.md).
+const WORKERS_FROM_BATCH: usize = 16;
+
+/// Decides the launch and the strategy from the flags, the launcher's environment and the
+/// batch size; every error is bad input.
+pub fn plan(
+    d: &DistArgs,
+    threads: Option<usize>,
+    batch: usize,
+) -> Result<(Launch, StrategyOptions), Fail> {
+    let launch =
+        match (discesa::dist::mpi_world_size(), d.workers) {
+            (Some(n), _) if n > 1 && !cfg!(feature = "mpi") => {
+                return Err(Fail::input(
+                    "built without MPI support; rebuild with --features mpi",
+                ))
+            }
+            (Some(n), Some(_)) if n > 1 => return Err(Fail::input(
+                "--workers cannot be combined with an MPI launch (the launcher starts the ranks)",
+            )),
+            (Some(n), _) if n > 1 => Launch::Mpi(n),
+            (_, Some(0)) => return Err(Fail::input("--workers must be at least 1")),
+            (_, Some(1)) => Launch::Solo,
+            (_, Some(n)) => Launch::Threads(n),
+            (_, None) => match threads {
+                Some(t) if t >= 2 && batch >= WORKERS_FROM_BATCH.max(t) => Launch::Threads(t),
+                _ => Launch::Solo,
+            },
+        };
+    let strategy = match &d.strategy {
+        Some(s) => s
+            .parse::<Strategy>()
+            .map_err(|e| Fail::input(format!("--strategy: {e}")))?,
+        None => Strategy::AllReduce,
+    };
+    let defaults = StrategyOptions::default();
+    let o = StrategyOptions {
+        strategy,
+        bucket_mb: d.bucket_mb.unwrap_or(defaults.bucket_mb),
+        dedicated_server: d.dedicated_server,
+        sync_every: d.sync_every.unwrap_or(defaults.sync_every),
+        warmup_steps: d.warmup_steps.unwrap_or(defaults.warmup_steps),
+        max_staleness: d.max_staleness.unwrap_or(defaults.max_staleness),
+    };
+    o.validate(launch.ranks()).map_err(Fail::input)?;
+    let computing = match o.strategy {
+        Strategy::Async => 1,
+        Strategy::Ps if o.dedicated_server => launch.ranks() - 1,
+        _ => launch.ranks(),
+    };
+    if batch < computing {
+        return Err(Fail::input(format!(
+            "--batch-size {batch} is smaller than the number of ranks computing gradients ({computing})"
+        )));
+    }
+    Ok((launch, o))
+}
+
+/// Runs `body` on every rank of `launch`; returns rank 0's failure (or the first rank's,
+/// named) as one line.
+pub fn run_ranks(
+    launch: Launch,
+    body: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
+) -> Result<(), Fail> {
+    match launch {
+        Launch::Solo => body(None),
+        Launch::Threads(n) => {
+            discesa::dist::fault::install_thread_hook();
+            discesa::dist::run_threads(n, |c| body(Some(c))).map_err(|f| match f.error {
+                Some(fail) if f.rank == 0 => fail,
+                Some(fail) => Fail {
+                    message: format!("rank {}: {}", f.rank, fail.message),
+                    code: fail.code,
+                },
+                None => Fail::runtime(f),
+            })
+        }
+        Launch::Mpi(_) => run_mpi(body),
+    }
+}
+
+#[cfg(feature = "mpi")]
+fn run_mpi(
+    body: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
+) -> Result<(), Fail> {
+    use discesa::dist::{abort_world, fault, finalize_mpi, MpiComm};
+    let comm = MpiComm::init().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
+    fault::install_rank_hook(comm.rank(), abort_world);
+    // On failure MPI is left unfinalised: the launcher sees the non-zero exit and ends the job.
+    body(Some(Box::new(comm)))?;
+    finalize_mpi();
+    Ok(())
+}
+
+#[cfg(not(feature = "mpi"))]
+fn run_mpi(
+    _: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
+) -> Result<(), Fail> {
+    Err(Fail::input(
+        "built without MPI support; rebuild with --features mpi",
+    ))
+}

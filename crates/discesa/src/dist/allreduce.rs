@@ -1,0 +1,165 @@
+//! `allreduce`: every rank computes the gradient of its slice of the global batch; the
+//! gradients are summed in buckets (reverse layer order), each bucket's non-blocking all-reduce
+//! starting the moment backward has produced all of its gradients; every rank then takes the
+//! same optimizer step.
+
+use super::buckets::BucketPlan;
+use super::comm::{Communicator, PendingReduce};
+use super::common::{agree_on_params, begin, evaluate_shared, maybe_fail, shard};
+use super::timeline::Timeline;
+use crate::data::Dataset;
+use crate::train::{EvalMetrics, Result, StepOutcome, StepRunner, Trainer};
+use std::time::Instant;
+
+/// The DDP-style strategy.
+pub struct AllReduce {
+    comm: Box<dyn Communicator>,
+    bucket_bytes: usize,
+    plan: Option<BucketPlan>,
+    timeline: Timeline,
+}
+
+impl AllReduce {
+    /// All-reduce over `comm` with buckets of `bucket_bytes` after the first.
+    pub fn new(comm: Box<dyn Communicator>, bucket_bytes: usize, timeline: Timeline) -> Self {
+        AllReduce {
+            comm,
+            bucket_bytes,
+            plan: None,
+            timeline,
+        }
+    }
+}
+
+/// Computes this rank's weighted share of the gradient of global batch `rows` and sums it over
+/// ranks bucket by bucket while backward runs. Afterwards `trainer.grads_mut()` holds the
+/// global batch-mean gradient; returns this rank's (loss sum, metric sum, rows).
+pub(crate) fn averaged_gradient(
+    comm: &mut dyn Communicator,
+    plan: &BucketPlan,
+    trainer: &mut Trainer,
+    data: &Dataset,
+    rows: &[usize],
+    timeline: &mut Timeline,
+) -> Result<(f64, f64, usize)> {
+    let slice = shard(rows.len(), comm.size(), comm.rank());
+    let mine = &rows[slice.clone()];
+    let weight = mine.len() as f32 / rows.len() as f32;
+    let mut pending: Vec<(usize, Option<Instant>, Box<dyn PendingReduce>)> =
+        Vec::with_capacity(plan.ranges.len());
+    let mut filled = vec![0usize; plan.ranges.len()];
+    let mut failure = None;
+    let t0 = timeline.now();
+    let (loss, msum) = if mine.is_empty() {
+        let n = trainer.params().len();
+        let g = trainer.grads_mut();
+        g.clear();
+        g.resize(n, 0.0);
+        for (b, r) in plan.ranges.iter().enumerate() {
+            pending.push((
+                b,
+                timeline.now(),
+                comm.start_all_reduce_sum(g[r.clone()].to_vec())?,
+            ));
+        }
+        (0.0, 0.0)
+    } else {
+        let mut hook = |k: usize, grads: &mut [f32]| {
+            let b = plan.bucket_of[k];
+            filled[b] += 1;
+            if filled[b] == plan.members[b] && failure.is_none() {
+                let r = plan.ranges[b].clone();
+                let part: Vec<f32> = grads[r].iter().map(|g| g * weight).collect();
+                match comm.start_all_reduce_sum(part) {
+                    Ok(p) => pending.push((b, timeline.now(), p)),
+                    Err(e) => failure = Some(e),
+                }
+            }
+            // Lets MPI progress the buckets already in flight.
+            for (_, _, p) in pending.iter_mut() {
+                let _ = p.test();
+            }
+        };
+        let b = trainer.compute_gradient(data, mine, slice.start, Some(&mut hook))?;
+        (b.loss, b.metric_sum)
+    };
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    timeline.span("compute", t0);
+    let t1 = timeline.now();
+    let grads = trainer.grads_mut();
+    for (b, started, p) in pending {
+        let sum = p.wait()?;
+        grads[plan.ranges[b].clone()].copy_from_slice(&sum);
+        timeline.span(&format!("all-reduce bucket {b}"), started);
+    }
+    timeline.span("wait for all-reduce", t1);
+    Ok((loss * mine.len() as f64, msum, mine.len()))
+}
+
+impl StepRunner for AllReduce {
+    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
+        self.plan = Some(BucketPlan::new(
+            trainer.params().entries(),
+            self.bucket_bytes,
+        ));
+        let size = self.comm.size();
+        begin(self.comm.as_mut(), trainer, data, train_rows, size)
+    }
+
+    fn step(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+        at: (usize, usize),
+        norms: &mut [f64],
+    ) -> Result<StepOutcome> {
+        maybe_fail(self.comm.as_ref(), trainer);
+        let plan = self.plan.as_ref().expect("begin ran first");
+        let (loss_sum, metric_sum, n) = averaged_gradient(
+            self.comm.as_mut(),
+            plan,
+            trainer,
+            data,
+            rows,
+            &mut self.timeline,
+        )?;
+        let mut global = [loss_sum];
+        self.comm.all_reduce_sum_f64(&mut global)?;
+        let loss = global[0] / rows.len() as f64;
+        let t = self.timeline.now();
+        trainer.finish_step(loss, at, norms, true)?;
+        self.timeline.span("update", t);
+        Ok(StepOutcome {
+            loss_sum,
+            metric_sum,
+            loss: if n > 0 { loss } else { 0.0 },
+        })
+    }
+
+    fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
+        self.comm.all_reduce_sum_f64(sums)?;
+        agree_on_params(self.comm.as_mut(), trainer)?;
+        Ok(())
+    }
+
+    fn evaluate(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+    ) -> Result<EvalMetrics> {
+        evaluate_shared(self.comm.as_mut(), trainer, data, rows)
+    }
+}
+
+impl super::strategy::DistSteps for AllReduce {
+    fn comm(&mut self) -> &mut dyn Communicator {
+        self.comm.as_mut()
+    }
+    fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+}

@@ -1,0 +1,227 @@
+//! `async`: rank 0 serves, ranks 1.. work. A worker computes the gradient of a whole batch on
+//! the weights it last received and sends it with their version; the server applies each
+//! gradient on arrival (no barrier) and answers with the current weights. A gradient more than
+//! `max_staleness` versions old is not applied: its worker waits for the current weights and
+//! computes that batch again, so no applied update is ever staler than the bound. The
+//! staleness of every applied update is counted.
+
+use super::comm::Communicator;
+use super::common::{begin, evaluate_shared, maybe_fail};
+use super::strategy::DistSteps;
+use super::timeline::Timeline;
+use crate::data::Dataset;
+use crate::train::{BatchLoss, EvalMetrics, Result, StepOutcome, StepRunner, Trainer};
+use serde::Serialize;
+
+const TAG_GRAD: u16 = 1;
+const TAG_WEIGHTS: u16 = 2;
+const HEADER: usize = 5;
+
+/// How stale the applied updates were: `counts[s]` updates were `s` versions old.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StalenessHistogram {
+    /// Applied updates by staleness.
+    pub counts: Vec<u64>,
+    /// Gradients refused for being staler than the bound (their batches were recomputed).
+    pub refused: u64,
+}
+
+impl StalenessHistogram {
+    fn record(&mut self, s: usize) {
+        if self.counts.len() <= s {
+            self.counts.resize(s + 1, 0);
+        }
+        self.counts[s] += 1;
+    }
+
+    /// The largest staleness of an applied update.
+    pub fn max(&self) -> usize {
+        self.counts.iter().rposition(|&c| c > 0).unwrap_or(0)
+    }
+
+    /// `0:120 1:340 ...`
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(s, c)| format!("{s}:{c}"))
+            .collect();
+        if self.refused > 0 {
+            parts.push(format!("refused:{}", self.refused));
+        }
+        parts.join(" ")
+    }
+}
+
+fn split(v: u64) -> [f32; 2] {
+    [f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32)]
+}
+
+fn join(lo: f32, hi: f32) -> u64 {
+    u64::from(lo.to_bits()) | (u64::from(hi.to_bits()) << 32)
+}
+
+/// The asynchronous strategy.
+pub struct AsyncSgd {
+    comm: Box<dyn Communicator>,
+    max_staleness: u64,
+    timeline: Timeline,
+    version: u64,
+    expected: usize,
+    histogram: StalenessHistogram,
+    message: Vec<f32>,
+}
+
+impl AsyncSgd {
+    /// Rank 0 serves; gradients staler than `max_staleness` versions are refused.
+    pub fn new(comm: Box<dyn Communicator>, max_staleness: u64, timeline: Timeline) -> Self {
+        AsyncSgd {
+            comm,
+            max_staleness,
+            timeline,
+            version: 0,
+            expected: 0,
+            histogram: StalenessHistogram::default(),
+            message: Vec::new(),
+        }
+    }
+
+    fn reply(&mut self, to: usize, accepted: bool, trainer: &Trainer) -> Result<()> {
+        self.message.clear();
+        self.message.push(f32::from_bits(u32::from(accepted)));
+        self.message.extend(split(self.version));
+        self.message.extend_from_slice(trainer.params().flat());
+        self.comm.send_f32(to, TAG_WEIGHTS, &self.message)?;
+        Ok(())
+    }
+
+    /// Rank 0: applies `expected` gradients, in arrival order.
+    fn serve(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
+        let epoch = trainer.progress().epochs_done + 1;
+        let mut norms = vec![0.0; trainer.layer_names().len()];
+        let mut applied = 0;
+        while applied < self.expected {
+            let t = self.timeline.now();
+            let (src, msg) = self.comm.recv_f32(None, TAG_GRAD)?;
+            self.timeline.span("wait for a gradient", t);
+            let from = join(msg[0], msg[1]);
+            let staleness = self.version.saturating_sub(from);
+            if staleness > self.max_staleness {
+                self.histogram.refused += 1;
+                self.reply(src, false, trainer)?;
+                continue;
+            }
+            self.histogram.record(staleness as usize);
+            let (loss, msum, n) = (
+                f64::from(msg[2]),
+                f64::from(msg[3]),
+                msg[4].to_bits() as f64,
+            );
+            let t = self.timeline.now();
+            trainer.grads_mut().clear();
+            trainer.grads_mut().extend_from_slice(&msg[HEADER..]);
+            trainer.finish_step(loss, (epoch, applied + 1), &mut norms, true)?;
+            self.timeline.span("update", t);
+            self.version += 1;
+            applied += 1;
+            sums[0] += loss * n;
+            sums[1] += msum;
+            self.reply(src, true, trainer)?;
+        }
+        self.expected = 0;
+        Ok(())
+    }
+}
+
+impl StepRunner for AsyncSgd {
+    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
+        self.version = trainer.progress().step;
+        begin(self.comm.as_mut(), trainer, data, train_rows, 1)
+    }
+
+    fn takes_batch(&mut self, index: usize) -> bool {
+        let (rank, workers) = (self.comm.rank(), self.comm.size() - 1);
+        if rank == 0 {
+            self.expected += 1;
+            false
+        } else {
+            index % workers == rank - 1
+        }
+    }
+
+    fn step(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+        at: (usize, usize),
+        norms: &mut [f64],
+    ) -> Result<StepOutcome> {
+        maybe_fail(self.comm.as_ref(), trainer);
+        loop {
+            let t = self.timeline.now();
+            let BatchLoss {
+                loss,
+                metric_sum: msum,
+            } = trainer.compute_gradient(data, rows, 0, None)?;
+            self.timeline.span("compute", t);
+            let t = self.timeline.now();
+            self.message.clear();
+            self.message.extend(split(self.version));
+            self.message.push(loss as f32);
+            self.message.push(msum as f32);
+            self.message.push(f32::from_bits(rows.len() as u32));
+            self.message.extend_from_slice(trainer.grads_mut());
+            self.comm.send_f32(0, TAG_GRAD, &self.message)?;
+            let (_, reply) = self.comm.recv_f32(Some(0), TAG_WEIGHTS)?;
+            self.timeline.span("wait for the server", t);
+            self.version = join(reply[1], reply[2]);
+            trainer.params_mut().set_flat(&reply[3..])?;
+            if reply[0].to_bits() == 1 {
+                trainer.finish_step(loss, at, norms, false)?;
+                // The server adds up the epoch's sums of the updates it applied.
+                return Ok(StepOutcome {
+                    loss_sum: 0.0,
+                    metric_sum: 0.0,
+                    loss,
+                });
+            }
+        }
+    }
+
+    fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
+        if self.comm.rank() == 0 {
+            self.serve(trainer, sums)?;
+        }
+        self.comm.all_reduce_sum_f64(sums)?;
+        self.comm
+            .broadcast_f32(0, trainer.params_mut().flat_mut())?;
+        let mut v = self.version.to_le_bytes().to_vec();
+        self.comm.broadcast_bytes(0, &mut v)?;
+        self.version = u64::from_le_bytes(v.try_into().unwrap_or_default());
+        Ok(())
+    }
+
+    fn evaluate(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+    ) -> Result<EvalMetrics> {
+        evaluate_shared(self.comm.as_mut(), trainer, data, rows)
+    }
+}
+
+impl DistSteps for AsyncSgd {
+    fn comm(&mut self) -> &mut dyn Communicator {
+        self.comm.as_mut()
+    }
+    fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    fn staleness(&self) -> Option<&StalenessHistogram> {
+        (self.comm.rank() == 0).then_some(&self.histogram)
+    }
+}

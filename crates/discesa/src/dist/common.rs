@@ -1,0 +1,167 @@
+//! What every strategy does the same way: slicing global batches, checking at start that all
+//! ranks see the same data, sharing validation, summing epoch totals, keeping ranks in step.
+
+use super::comm::Communicator;
+use super::fault;
+use crate::data::{Dataset, Targets};
+use crate::train::{EvalMetrics, Result, TrainError, Trainer};
+use std::ops::Range;
+
+/// Rank `rank`'s contiguous slice of a global batch of `n` rows split over `size` ranks, as even
+/// as possible (the first `n % size` ranks take one row more).
+pub fn shard(n: usize, size: usize, rank: usize) -> Range<usize> {
+    let size = size.max(1);
+    let (base, extra) = (n / size, n % size);
+    let start = rank * base + rank.min(extra);
+    start..start + base + usize::from(rank < extra)
+}
+
+/// A fingerprint of the training data: sizes, every label or target, the row split and a
+/// sample of feature values spread over the rows.
+fn fingerprint(data: &Dataset, train_rows: &[usize]) -> Vec<u8> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        h ^= x;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    };
+    eat(data.len() as u64);
+    eat(data.n_features() as u64);
+    eat(train_rows.len() as u64);
+    train_rows.iter().for_each(|&r| eat(r as u64));
+    match data.targets() {
+        Targets::Classes { labels, .. } => labels.iter().for_each(|&l| eat(l as u64)),
+        Targets::Values(v) => v.iter().for_each(|x| eat(u64::from(x.to_bits()))),
+    }
+    let f = data.n_features();
+    let features = data.features();
+    let stride = (data.len() / 512).max(1);
+    for r in (0..data.len()).step_by(stride) {
+        for x in &features[r * f..(r + 1) * f] {
+            eat(u64::from(x.to_bits()));
+        }
+    }
+    let mut out = format!(
+        "{} rows of {} features, {} training rows, hash {h:016x}",
+        data.len(),
+        data.n_features(),
+        train_rows.len()
+    )
+    .into_bytes();
+    out.shrink_to_fit();
+    out
+}
+
+/// Refuses to start when a rank's data differs from rank 0's (another file, another size).
+pub(crate) fn check_same_data(
+    comm: &mut dyn Communicator,
+    data: &Dataset,
+    train_rows: &[usize],
+) -> Result<()> {
+    let mine = fingerprint(data, train_rows);
+    let mut root = mine.clone();
+    comm.broadcast_bytes(0, &mut root)?;
+    let mut differs = vec![0.0f64; comm.size()];
+    differs[comm.rank()] = f64::from(u8::from(root != mine));
+    comm.all_reduce_sum_f64(&mut differs)?;
+    let bad: Vec<String> = (0..differs.len())
+        .filter(|&r| differs[r] > 0.0)
+        .map(|r| r.to_string())
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let detail = if differs[comm.rank()] > 0.0 {
+        format!(
+            " (this rank: {}; rank 0: {})",
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&root)
+        )
+    } else {
+        format!(" (rank 0: {})", String::from_utf8_lossy(&root))
+    };
+    Err(TrainError::Invalid(format!(
+        "rank{} {} {} different data than rank 0{detail}; every rank must read the same file",
+        if bad.len() > 1 { "s" } else { "" },
+        bad.join(", "),
+        if bad.len() > 1 { "see" } else { "sees" },
+    )))
+}
+
+/// Checks the data, the batch size against the rank count, and makes every rank start from
+/// rank 0's parameters.
+pub(crate) fn begin(
+    comm: &mut dyn Communicator,
+    trainer: &mut Trainer,
+    data: &Dataset,
+    train_rows: &[usize],
+    workers: usize,
+) -> Result<()> {
+    let bs = trainer.config().batch_size;
+    if bs < workers {
+        return Err(TrainError::Invalid(format!(
+            "the global batch size {bs} is smaller than the number of ranks computing gradients ({workers}); \
+             use a batch size of at least {workers}"
+        )));
+    }
+    check_same_data(comm, data, train_rows)?;
+    comm.broadcast_f32(0, trainer.params_mut().flat_mut())?;
+    Ok(())
+}
+
+/// Validation split over the ranks; the sums are added so every rank gets the same scores.
+pub(crate) fn evaluate_shared(
+    comm: &mut dyn Communicator,
+    trainer: &mut Trainer,
+    data: &Dataset,
+    rows: &[usize],
+) -> Result<EvalMetrics> {
+    let mine = &rows[shard(rows.len(), comm.size(), comm.rank())];
+    let m = if mine.is_empty() {
+        None
+    } else {
+        Some(trainer.evaluate(data, mine)?)
+    };
+    let n = mine.len() as f64;
+    let mut sums = match m {
+        Some(m) => [
+            n * m.loss,
+            n * m.metric(),
+            n * m.rmse.map_or(0.0, |r| r * r),
+        ],
+        None => [0.0; 3],
+    };
+    comm.all_reduce_sum_f64(&mut sums)?;
+    let total = rows.len().max(1) as f64;
+    let classification = trainer.task() == crate::data::Task::Classification;
+    Ok(EvalMetrics {
+        n: rows.len(),
+        loss: sums[0] / total,
+        accuracy: classification.then_some(sums[1] / total),
+        mae: (!classification).then_some(sums[1] / total),
+        rmse: (!classification).then_some((sums[2] / total).sqrt()),
+    })
+}
+
+/// Makes sure every rank holds rank 0's parameters (MPI reductions may round differently on
+/// some rank; a mismatch is repaired from rank 0). Returns whether a repair was needed.
+pub(crate) fn agree_on_params(comm: &mut dyn Communicator, trainer: &mut Trainer) -> Result<bool> {
+    let p = trainer.params().flat();
+    let mut h: u64 = 0;
+    for x in p {
+        h = (h ^ u64::from(x.to_bits())).wrapping_mul(0x100_0000_01b3);
+    }
+    let mut root = h.to_le_bytes().to_vec();
+    comm.broadcast_bytes(0, &mut root)?;
+    let mut differ = [f64::from(u8::from(root != h.to_le_bytes()))];
+    comm.all_reduce_sum_f64(&mut differ)?;
+    if differ[0] > 0.0 {
+        comm.broadcast_f32(0, trainer.params_mut().flat_mut())?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The test switch `DISCESA_FAULT`, checked before each step.
+pub(crate) fn maybe_fail(comm: &dyn Communicator, trainer: &Trainer) {
+    fault::maybe_panic(comm.rank(), trainer.progress().step);
+}

@@ -1,0 +1,116 @@
+//! Starting ranks: worker threads in this process ([`run_threads`]), or detecting that an MPI
+//! launcher started this process ([`mpi_world_size`]).
+
+use super::comm::Communicator;
+use super::fault::panic_message;
+use super::local::LocalComm;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The number of ranks an MPI launcher (Open MPI's `mpirun`, MPICH's Hydra, Slurm's `srun`
+/// with PMI) says this process belongs to, read from the variables they set.
+pub fn mpi_world_size() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "MPI_LOCALNRANKS",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+}
+
+/// This process's rank according to the MPI launcher's variables, if launched by one.
+pub fn mpi_rank() -> Option<usize> {
+    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+}
+
+/// Why a group of ranks failed: the first rank that failed and its error or panic.
+#[derive(Debug)]
+pub struct RankFailure<E> {
+    /// The rank.
+    pub rank: usize,
+    /// Its error (`None` for a panic).
+    pub error: Option<E>,
+    /// The panic message or the error's text.
+    pub message: String,
+}
+
+impl<E> fmt::Display for RankFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.error {
+            None => write!(f, "rank {} panicked: {}", self.rank, self.message),
+            Some(_) => write!(f, "rank {}: {}", self.rank, self.message),
+        }
+    }
+}
+
+/// Runs `body` on `n` ranks: rank 0 on the calling thread, the others on worker threads named
+/// `rank N`. When a rank fails (error or panic) the group is aborted, so the other ranks'
+/// collectives return at once instead of waiting; the failure reported is rank 0's own error if
+/// it has one, otherwise the first rank's that failed.
+pub fn run_threads<E, F>(n: usize, body: F) -> Result<(), RankFailure<E>>
+where
+    E: fmt::Display + Send,
+    F: Fn(Box<dyn Communicator>) -> Result<(), E> + Sync,
+{
+    let comms = LocalComm::group(n);
+    let handles: Vec<LocalComm> = comms.iter().map(LocalComm::handle).collect();
+    let run = |comm: LocalComm| -> Result<(), (Option<E>, String)> {
+        let handle = comm.handle();
+        let out = catch_unwind(AssertUnwindSafe(|| body(Box::new(comm))));
+        let failure = match out {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => {
+                let m = e.to_string();
+                (Some(e), m)
+            }
+            Err(p) => (None, panic_message(p.as_ref())),
+        };
+        handle.abort(&failure.1);
+        Err(failure)
+    };
+    let mut comms = comms.into_iter();
+    let first = comms.next().expect("at least one rank");
+    let results: Vec<Result<(), (Option<E>, String)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = comms
+            .enumerate()
+            .map(|(i, c)| {
+                std::thread::Builder::new()
+                    .name(format!("rank {}", i + 1))
+                    .spawn_scoped(s, || run(c))
+                    .expect("spawn a worker thread")
+            })
+            .collect();
+        let mut out = vec![run(first)];
+        for w in workers {
+            out.push(
+                w.join()
+                    .unwrap_or_else(|p| Err((None, panic_message(p.as_ref())))),
+            );
+        }
+        out
+    });
+    let first_failed = handles[0].failed_rank();
+    let mut results: Vec<Option<(Option<E>, String)>> =
+        results.into_iter().map(Result::err).collect();
+    // Rank 0's own error (not a consequence of another rank's abort) wins; then the first.
+    let pick = match (&results[0], first_failed) {
+        (Some((_, _)), Some(0)) => Some(0),
+        (Some((Some(_), m)), _) if !m.starts_with("rank ") => Some(0),
+        (_, r) => r,
+    };
+    match pick {
+        None => Ok(()),
+        Some(r) => {
+            let (error, message) = results[r].take().unwrap_or((None, "failed".to_string()));
+            Err(RankFailure {
+                rank: r,
+                error,
+                message,
+            })
+        }
+    }
+}
