@@ -14,3 +14,6 @@ pub use tensors::{
     load_safetensors, load_safetensors_file, save_safetensors, save_safetensors_with_metadata,
     DType, NamedTensor, TensorData, TensorFile, TensorValues,
 };
+
+#[cfg(test)]
+pub(crate) use atomic::tests::TempDir;
