@@ -9,8 +9,8 @@ use discesa::nn::{Activation, MlpConfig};
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
 use discesa::train::{
     load_checkpoint, plot_grad_norms, plot_training_curves, prepare, save_checkpoint,
-    write_metrics, Console, EpochRecord, Observer, PrepareOptions, Preprocessing,
-    Result as TrainResult, TrainConfig, TrainError, Trainer,
+    save_epoch_snapshot, write_metrics, Console, EpochRecord, Observer, PrepareOptions,
+    Preprocessing, Result as TrainResult, TrainConfig, TrainError, Trainer,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,6 +71,9 @@ pub struct TrainArgs {
     /// Continue the run saved in --checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Also keep the weights of every epoch as epoch-0001.safetensors, ... in --checkpoint.
+    #[arg(long)]
+    keep_epochs: bool,
     /// Per-epoch metrics file: .csv, or .jsonl for JSON lines.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -278,6 +281,7 @@ struct CliObserver {
     preprocessing: Preprocessing,
     class_names: Option<Vec<String>>,
     grad_norm_columns: bool,
+    keep_epochs: bool,
 }
 
 impl Observer for CliObserver {
@@ -306,6 +310,9 @@ impl Observer for CliObserver {
                 &self.preprocessing,
                 self.class_names.as_deref(),
             )?;
+            if self.keep_epochs {
+                save_epoch_snapshot(dir, trainer, record.epoch)?;
+            }
         }
         Ok(())
     }
@@ -347,6 +354,9 @@ pub fn run(a: TrainArgs) -> CmdResult {
         Some(port) => Some(super::serve::start_dashboard(metrics.as_deref(), port)?),
         None => None,
     };
+    if a.keep_epochs && checkpoint.is_none() {
+        return Err(Fail::input("--keep-epochs needs --checkpoint DIR"));
+    }
     if a.resume && checkpoint.is_none() {
         return Err(Fail::input("--resume needs --checkpoint DIR"));
     }
@@ -434,6 +444,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
         preprocessing: prepared.preprocessing.clone(),
         class_names,
         grad_norm_columns: a.grad_norms.is_some(),
+        keep_epochs: a.keep_epochs,
     };
     let start = Instant::now();
     let epochs_before = trainer.progress().epochs_done;

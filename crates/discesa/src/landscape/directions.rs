@@ -83,7 +83,11 @@ impl Ignore {
 
 /// A 0/1 mask over the flat layout: 1 where `ignore` lets the direction move.
 pub fn mask(entries: &[ParamEntry], ignore: Ignore) -> Vec<bool> {
-    let n = entries.iter().map(|e| e.offset + e.numel()).max().unwrap_or(0);
+    let n = entries
+        .iter()
+        .map(|e| e.offset + e.numel())
+        .max()
+        .unwrap_or(0);
     let mut m = vec![true; n];
     for e in entries.iter().filter(|e| ignore.skips(e)) {
         m[e.offset..e.offset + e.numel()].fill(false);
@@ -183,7 +187,10 @@ mod tests {
         // Without biasbn the bias is scaled as one filter: ‖w_b‖ = √2, ‖d_b‖ = √50.
         let mut d = vec![1.0, 0.0, 6.0, 8.0, 5.0, 5.0];
         normalize(&mut d, &w, &entries(), Norm::Filter, Ignore::None);
-        assert!((d[4] - 1.0).abs() < 1e-9 && (d[5] - 1.0).abs() < 1e-9, "{d:?}");
+        assert!(
+            (d[4] - 1.0).abs() < 1e-9 && (d[5] - 1.0).abs() < 1e-9,
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -209,6 +216,9 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a[0], a[1]);
         assert_ne!(random(&entries(), 6, 1, 8)[0], a[0]);
-        assert_eq!(mask(&entries(), Ignore::Biasbn), vec![true, true, true, true, false, false]);
+        assert_eq!(
+            mask(&entries(), Ignore::Biasbn),
+            vec![true, true, true, true, false, false]
+        );
     }
 }

@@ -53,13 +53,21 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
         let acc = out.field(|r| r.accuracy);
         let name = format!("surface_1d.{ext}");
         let right: Vec<XyLine<'_>> = if out.task == Task::Classification {
-            vec![XyLine { name: "accuracy", xs: out.xs, ys: &acc }]
+            vec![XyLine {
+                name: "accuracy",
+                xs: out.xs,
+                ys: &acc,
+            }]
         } else {
             Vec::new()
         };
         twin_axes(
             dir.join(&name),
-            &[XyLine { name: "loss", xs: out.xs, ys: &loss }],
+            &[XyLine {
+                name: "loss",
+                xs: out.xs,
+                ys: &loss,
+            }],
             &right,
             &TwinAxesOptions {
                 size,
@@ -80,13 +88,24 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
         let f = |x: f64, y: f64| bilinear(xs, ys, &loss, x, y);
         let x_range = Some((xs[0], xs[xs.len() - 1]));
         let y_range = Some((ys[0], ys[ys.len() - 1]));
-        let traj: Vec<[f64; 2]> = out.pca.map(|(_, p)| p.trajectory.clone()).unwrap_or_default();
+        let traj: Vec<[f64; 2]> = out
+            .pca
+            .map(|(_, p)| p.trajectory.clone())
+            .unwrap_or_default();
         let paths: Vec<Path2d<'_>> = if traj.is_empty() {
             Vec::new()
         } else {
-            vec![Path2d { name: "training trajectory", points: &traj, start_gradient: None }]
+            vec![Path2d {
+                name: "training trajectory",
+                points: &traj,
+                start_gradient: None,
+            }]
         };
-        let spacing = if cfg.log_scale { LevelSpacing::Log } else { LevelSpacing::Linear };
+        let spacing = if cfg.log_scale {
+            LevelSpacing::Log
+        } else {
+            LevelSpacing::Linear
+        };
         let name = format!("contour.{ext}");
         contour_2d(
             dir.join(&name),
@@ -94,7 +113,11 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
             &paths,
             &Contour2dOptions {
                 size,
-                title: if traj.is_empty() { "Loss contours".into() } else { "Training trajectory on the PCA plane".into() },
+                title: if traj.is_empty() {
+                    "Loss contours".into()
+                } else {
+                    "Training trajectory on the PCA plane".into()
+                },
                 x_label: xl.clone(),
                 y_label: yl.clone(),
                 x_range,
@@ -168,7 +191,11 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
         let dens: Vec<f64> = d.density.iter().map(|&v| v.max(1e-12)).collect();
         twin_axes(
             dir.join(&name),
-            &[XyLine { name: "eigenvalue density (SLQ)", xs: &d.grid, ys: &dens }],
+            &[XyLine {
+                name: "eigenvalue density (SLQ)",
+                xs: &d.grid,
+                ys: &dens,
+            }],
             &[],
             &TwinAxesOptions {
                 size,

@@ -62,9 +62,7 @@ impl Axis {
             ));
         }
         if count == 1 && min != max {
-            return invalid(format!(
-                "--grid: `{text}` has one value; write it as v:v:1"
-            ));
+            return invalid(format!("--grid: `{text}` has one value; write it as v:v:1"));
         }
         Ok(Axis { min, max, count })
     }
@@ -175,7 +173,10 @@ mod tests {
             let e = Grid::parse(bad).unwrap_err().to_string();
             assert!(e.contains("min:max:count"), "{bad}: {e}");
         }
-        assert!(Grid::parse("0:1:0").unwrap_err().to_string().contains("between 1 and 1001"));
+        assert!(Grid::parse("0:1:0")
+            .unwrap_err()
+            .to_string()
+            .contains("between 1 and 1001"));
         assert!(Grid::parse("0:1:1002").is_err());
         assert!(Grid::parse("1:0:5").is_err());
         assert!(Grid::parse("0:1:1").is_err());

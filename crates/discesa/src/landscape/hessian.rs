@@ -16,6 +16,9 @@ use serde::Serialize;
 /// A Hessian-vector product `v ↦ H v`.
 pub type Hvp<'a> = dyn FnMut(&[f64]) -> Result<Vec<f64>> + 'a;
 
+/// Code that runs with a Hessian-vector product (see `LossModel::with_hvp`).
+pub type WithHvp<'a> = dyn FnMut(&mut Hvp<'_>) -> Result<()> + 'a;
+
 /// Iteration limits, PyHessian's defaults (`maxIter = 100`, `tol = 1e-3`, one SLQ run of 100
 /// steps).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -75,7 +78,10 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 }
 
 fn masked(mut v: Vec<f64>, mask: &[bool]) -> Vec<f64> {
-    v.iter_mut().zip(mask).filter(|(_, &m)| !m).for_each(|(x, _)| *x = 0.0);
+    v.iter_mut()
+        .zip(mask)
+        .filter(|(_, &m)| !m)
+        .for_each(|(x, _)| *x = 0.0);
     v
 }
 
@@ -148,7 +154,11 @@ fn lanczos(
             k.beta.push(b);
             break;
         }
-        let scale = k.alpha.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+        let scale = k
+            .alpha
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(1e-300);
         if b <= 1e-12 * scale {
             // An invariant subspace: the Ritz values are exact.
             k.beta.push(b);
@@ -229,17 +239,28 @@ pub struct Trace {
 
 /// The trace of the masked Hessian (PyHessian's stopping rule).
 pub fn trace(hvp: &mut Hvp<'_>, mask: &[bool], opts: &HessianOptions) -> Result<Trace> {
-    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x7472_6163_65);
+    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x5452_4143);
     let (mut sum, mut est) = (0.0, 0.0);
     for i in 1..=opts.trace_iter.max(1) {
         let v: Vec<f64> = mask
             .iter()
-            .map(|&m| if !m { 0.0 } else if rng.random::<bool>() { 1.0 } else { -1.0 })
+            .map(|&m| {
+                if !m {
+                    0.0
+                } else if rng.random::<bool>() {
+                    1.0
+                } else {
+                    -1.0
+                }
+            })
             .collect();
         sum += dot(&hvp(&v)?, &v);
         let next = sum / i as f64;
         if i > 1 && (next - est).abs() / (est.abs() + 1e-6) < opts.trace_tol {
-            return Ok(Trace { trace: next, hvps: i });
+            return Ok(Trace {
+                trace: next,
+                hvps: i,
+            });
         }
         est = next;
     }
@@ -267,7 +288,7 @@ pub struct Density {
 /// SLQ over `opts.slq_runs` Rademacher starts of `opts.slq_iter` steps each; the density is
 /// smoothed as PyHessian's `density_generate` (10,000 bins, σ² = 1e-5 · max(1, spread)).
 pub fn density(hvp: &mut Hvp<'_>, mask: &[bool], opts: &HessianOptions) -> Result<Density> {
-    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x736c_71);
+    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x534c_5121);
     let (mut nodes, mut weights, mut hvps) = (Vec::new(), Vec::new(), 0);
     for _ in 0..opts.slq_runs.max(1) {
         let start: Vec<f64> = (0..mask.len())
@@ -320,10 +341,18 @@ mod tests {
         let n = lambda.len();
         let u = unit((0..n).map(|i| (i as f64 * 0.7).sin() + 0.3).collect());
         let q: Vec<Vec<f64>> = (0..n)
-            .map(|i| (0..n).map(|j| f64::from(u8::from(i == j)) - 2.0 * u[i] * u[j]).collect())
+            .map(|i| {
+                (0..n)
+                    .map(|j| f64::from(u8::from(i == j)) - 2.0 * u[i] * u[j])
+                    .collect()
+            })
             .collect();
         (0..n)
-            .map(|i| (0..n).map(|j| (0..n).map(|k| q[i][k] * lambda[k] * q[j][k]).sum()).collect())
+            .map(|i| {
+                (0..n)
+                    .map(|j| (0..n).map(|k| q[i][k] * lambda[k] * q[j][k]).sum())
+                    .collect()
+            })
             .collect()
     }
 
@@ -340,11 +369,28 @@ mod tests {
         // The top eigenvector satisfies A y = λ y.
         let y = &e.top_vectors[0];
         let ay = op(y).unwrap();
-        let r: f64 = ay.iter().zip(y).map(|(p, q)| (p - 7.75 * q).powi(2)).sum::<f64>().sqrt();
+        let r: f64 = ay
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - 7.75 * q).powi(2))
+            .sum::<f64>()
+            .sqrt();
         assert!(r < 1e-3, "{r}");
-        let t = trace(&mut op, &mask, &HessianOptions { trace_iter: 2000, trace_tol: 1e-9, ..Default::default() }).unwrap();
+        let t = trace(
+            &mut op,
+            &mask,
+            &HessianOptions {
+                trace_iter: 2000,
+                trace_tol: 1e-9,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let exact: f64 = lambda.iter().sum();
-        assert!((t.trace - exact).abs() < 0.1 * exact.abs(), "{t:?} vs {exact}");
+        assert!(
+            (t.trace - exact).abs() < 0.1 * exact.abs(),
+            "{t:?} vs {exact}"
+        );
         let d = density(&mut op, &mask, &HessianOptions::default()).unwrap();
         let w: f64 = d.weights[0].iter().sum();
         assert!((w - 1.0).abs() < 1e-9);

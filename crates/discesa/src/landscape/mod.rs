@@ -34,3 +34,6 @@ pub use hessian::HessianOptions;
 pub use model::{LossModel, ModuleModel, PointValue, SampleTargets, Samples};
 pub use run::{run, DirectionKind, LandscapeConfig, Report, Split};
 pub use share::{PointResult, PointShare, SingleProcess};
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,7 @@
 //! [`Module`] (the f32 copy evaluates, the f64 copy differentiates twice).
 
 use super::error::{invalid, Result};
+use super::hessian::WithHvp;
 use super::plane::{GenericPlane, Plane};
 use crate::autodiff::{Tape, Var};
 use crate::data::Task;
@@ -108,8 +109,14 @@ pub(crate) fn score(out: &[f32], outputs: usize, s: &Samples, start: usize, sums
         SampleTargets::Classes(labels) => {
             let labels = &labels[start..start + n];
             for (row, &l) in out.chunks_exact(outputs).zip(labels) {
-                let m = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-                let lse = m + row.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>().ln();
+                let m = row
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+                let lse = m + row
+                    .iter()
+                    .map(|&v| (f64::from(v) - m).exp())
+                    .sum::<f64>()
+                    .ln();
                 sums.loss += lse - f64::from(row[l]);
             }
             sums.correct += metrics::correct_count(out, outputs, labels) as f64;
@@ -153,12 +160,7 @@ pub trait LossModel: Sync {
 
     /// Runs `body` with a Hessian-vector product of the loss at `theta` (f64); the forward pass
     /// and the gradient graph are built once and reused by every product.
-    fn with_hvp(
-        &self,
-        theta: &[f64],
-        s: &Samples,
-        body: &mut dyn FnMut(&mut dyn FnMut(&[f64]) -> Result<Vec<f64>>) -> Result<()>,
-    ) -> Result<()>;
+    fn with_hvp(&self, theta: &[f64], s: &Samples, body: &mut WithHvp<'_>) -> Result<()>;
 
     /// An evaluator of the plane `θ + a·dx + b·dy`; models may precompute what is linear in
     /// `(a, b)`.
@@ -302,7 +304,8 @@ impl LossModel for ModuleModel {
             let n = EVAL_CHUNK.min(s.len() - start);
             let x = s.input_tensor::<f32>(start, n)?;
             let out = tape.no_grad(|| -> Result<Tensor<f32>> {
-                let p: Vec<Var<'_, f32>> = params.iter().map(|t| tape.constant(t.clone())).collect();
+                let p: Vec<Var<'_, f32>> =
+                    params.iter().map(|t| tape.constant(t.clone())).collect();
                 Ok(self
                     .f32
                     .forward(tape.constant(x), &p, &ForwardCtx::eval())?
@@ -315,14 +318,10 @@ impl LossModel for ModuleModel {
         Ok(sums.value(self.task))
     }
 
-    fn with_hvp(
-        &self,
-        theta: &[f64],
-        s: &Samples,
-        body: &mut dyn FnMut(&mut dyn FnMut(&[f64]) -> Result<Vec<f64>>) -> Result<()>,
-    ) -> Result<()> {
+    fn with_hvp(&self, theta: &[f64], s: &Samples, body: &mut WithHvp<'_>) -> Result<()> {
         let tape = Tape::<f64>::new();
-        let leaves: Vec<Var<'_, f64>> = self.views(theta).into_iter().map(|t| tape.var(t)).collect();
+        let leaves: Vec<Var<'_, f64>> =
+            self.views(theta).into_iter().map(|t| tape.var(t)).collect();
         let x = tape.constant(s.input_tensor::<f64>(0, s.len())?);
         let out = self.f64.forward(x, &leaves, &ForwardCtx::eval())?;
         let loss = self.loss(out, s)?;
@@ -362,7 +361,12 @@ impl LossModel for ModuleModel {
     ) -> Result<Box<dyn Plane + 'a>> {
         match &self.mlp {
             Some(cfg) => Ok(Box::new(super::plane::MlpPlane::new(
-                cfg, &self.entries, theta, dx, dy, s,
+                cfg,
+                &self.entries,
+                theta,
+                dx,
+                dy,
+                s,
             )?)),
             None => Ok(Box::new(GenericPlane::new(self, theta, dx, dy, s))),
         }

@@ -5,11 +5,11 @@
 
 use super::error::{LandscapeError, Result};
 use super::hessian::{Density, Extremes, Trace};
+use super::model::SampleTargets;
 use super::pca::Pca;
 use super::run::{LandscapeConfig, Report};
 use super::share::PointResult;
 use super::source::Rows;
-use super::model::SampleTargets;
 use crate::checkpoint::{save_safetensors, write_atomic, write_json_atomic, TensorData};
 use crate::data::{write_npy_f64, Task};
 use crate::nn::ParamEntry;
@@ -111,13 +111,28 @@ impl Outputs<'_> {
         }
         files.push(npy(dir, "loss.npy", &shape, &self.field(|r| r.loss))?);
         if self.task == Task::Classification {
-            files.push(npy(dir, "accuracy.npy", &shape, &self.field(|r| r.accuracy))?);
+            files.push(npy(
+                dir,
+                "accuracy.npy",
+                &shape,
+                &self.field(|r| r.accuracy),
+            )?);
         }
         if self.cfg.hessian || self.spectrum.is_some() {
             let mut h = serde_json::Map::new();
             if self.cfg.hessian {
-                files.push(npy(dir, "lambda_max.npy", &shape, &self.field(|r| r.lambda_max))?);
-                files.push(npy(dir, "lambda_min.npy", &shape, &self.field(|r| r.lambda_min))?);
+                files.push(npy(
+                    dir,
+                    "lambda_max.npy",
+                    &shape,
+                    &self.field(|r| r.lambda_max),
+                )?);
+                files.push(npy(
+                    dir,
+                    "lambda_min.npy",
+                    &shape,
+                    &self.field(|r| r.lambda_min),
+                )?);
             }
             h.insert("options".into(), json!(self.cfg.hessian_options));
             h.insert(
@@ -178,7 +193,11 @@ pub fn write_vtp(path: &Path, xs: &[f64], ys: &[f64], results: &[PointResult]) -
         .map(|r| r.loss)
         .filter(|v| v.is_finite())
         .fold(f64::INFINITY, f64::min);
-    let floor = if finite_min.is_finite() { finite_min } else { 0.0 };
+    let floor = if finite_min.is_finite() {
+        finite_min
+    } else {
+        0.0
+    };
     let mut pts = String::new();
     let mut loss = String::new();
     let mut acc = String::new();
@@ -191,7 +210,12 @@ pub fn write_vtp(path: &Path, xs: &[f64], ys: &[f64], results: &[PointResult]) -
     let (mut conn, mut offs, mut cells) = (String::new(), String::new(), 0usize);
     for j in 0..ny.saturating_sub(1) {
         for i in 0..nx.saturating_sub(1) {
-            let q = [j * nx + i, j * nx + i + 1, (j + 1) * nx + i + 1, (j + 1) * nx + i];
+            let q = [
+                j * nx + i,
+                j * nx + i + 1,
+                (j + 1) * nx + i + 1,
+                (j + 1) * nx + i,
+            ];
             if q.iter().all(|&k| results[k].loss.is_finite()) {
                 let _ = writeln!(conn, "{} {} {} {}", q[0], q[1], q[2], q[3]);
                 cells += 1;

@@ -79,11 +79,17 @@ mod tests {
     fn top_covariance_vector(rows: &[Vec<f64>]) -> (Vec<f64>, f64, f64) {
         let p = rows[0].len();
         let n = rows.len() as f64;
-        let mean: Vec<f64> = (0..p).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+        let mean: Vec<f64> = (0..p)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
         let cov: Vec<Vec<f64>> = (0..p)
             .map(|i| {
                 (0..p)
-                    .map(|j| rows.iter().map(|r| (r[i] - mean[i]) * (r[j] - mean[j])).sum())
+                    .map(|j| {
+                        rows.iter()
+                            .map(|r| (r[i] - mean[i]) * (r[j] - mean[j]))
+                            .sum()
+                    })
                     .collect()
             })
             .collect();
@@ -98,7 +104,14 @@ mod tests {
         let rows: Vec<Vec<f64>> = (0..7)
             .map(|t| {
                 let t = t as f64;
-                vec![3.0 * t, 0.5 * t * t, (t * 0.9).sin(), 0.1 * t, -t, 0.02 * t * t * t]
+                vec![
+                    3.0 * t,
+                    0.5 * t * t,
+                    (t * 0.9).sin(),
+                    0.1 * t,
+                    -t,
+                    0.02 * t * t * t,
+                ]
             })
             .collect();
         let r = pca(&rows).unwrap();

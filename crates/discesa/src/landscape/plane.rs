@@ -115,7 +115,15 @@ impl<'a> MlpPlane<'a> {
         let slice = |v: &'a [f32], e: &ParamEntry| &v[e.offset..e.offset + e.numel()];
         let z = [theta, dx, dy].map(|v| {
             let mut out = vec![0.0f32; n * m];
-            linear(&mut out, &samples.inputs, slice(v, w0), slice(v, b0), n, k, m);
+            linear(
+                &mut out,
+                &samples.inputs,
+                slice(v, w0),
+                slice(v, b0),
+                n,
+                k,
+                m,
+            );
             out
         });
         Ok(MlpPlane {
@@ -150,8 +158,20 @@ impl Plane for MlpPlane<'_> {
             let (we, be) = self.layers[l];
             let (k, m) = self.dims[l];
             let pick = |e: &ParamEntry| e.offset..e.offset + e.numel();
-            let w = combine(&self.theta[pick(we)], &self.dx[pick(we)], &self.dy[pick(we)], a, b);
-            let bias = combine(&self.theta[pick(be)], &self.dx[pick(be)], &self.dy[pick(be)], a, b);
+            let w = combine(
+                &self.theta[pick(we)],
+                &self.dx[pick(we)],
+                &self.dy[pick(we)],
+                a,
+                b,
+            );
+            let bias = combine(
+                &self.theta[pick(be)],
+                &self.dx[pick(be)],
+                &self.dy[pick(be)],
+                a,
+                b,
+            );
             let mut out = vec![0.0f32; n * m];
             linear(&mut out, &h, &w, &bias, n, k, m);
             if l < last {
@@ -165,4 +185,3 @@ impl Plane for MlpPlane<'_> {
         Ok(sums.value(self.samples.task()))
     }
 }
-

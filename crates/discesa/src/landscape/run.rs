@@ -124,13 +124,16 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
+/// The x and y directions and, for `pca`, the snapshot epochs and the analysis.
+type Directions = (Vec<f64>, Vec<f64>, Option<(Vec<usize>, Pca)>);
+
 /// Directions (x, and y for 2-D grids) and, for `pca`, the analysis.
 fn build_directions(
     cfg: &LandscapeConfig,
     src: &Source,
     theta: &[f64],
     samples: &super::Samples,
-) -> Result<(Vec<f64>, Vec<f64>, Option<(Vec<usize>, Pca)>)> {
+) -> Result<Directions> {
     let entries = src.model.entries();
     let n = theta.len();
     let two = cfg.grid.is_2d();
@@ -145,10 +148,16 @@ fn build_directions(
         }
         DirectionKind::Interpolate(other) => {
             if two {
-                return invalid("--directions interpolate is 1-D: give one --grid range, e.g. -0.5:1.5:401");
+                return invalid(
+                    "--directions interpolate is 1-D: give one --grid range, e.g. -0.5:1.5:401",
+                );
             }
             let w2 = source::load_other(other, src)?;
-            let d = w2.iter().zip(theta).map(|(&b, &a)| f64::from(b) - a).collect();
+            let d = w2
+                .iter()
+                .zip(theta)
+                .map(|(&b, &a)| f64::from(b) - a)
+                .collect();
             Ok((d, vec![0.0; n], None))
         }
         DirectionKind::Pca => {
@@ -163,25 +172,40 @@ fn build_directions(
             let mut diffs = Vec::with_capacity(snaps.len());
             for (_, path) in &snaps {
                 let w = source::load_snapshot(path, entries)?;
-                let mut d: Vec<f64> = w.iter().zip(theta).map(|(&a, &b)| f64::from(a) - b).collect();
+                let mut d: Vec<f64> = w
+                    .iter()
+                    .zip(theta)
+                    .map(|(&a, &b)| f64::from(a) - b)
+                    .collect();
                 directions::apply_ignore(&mut d, entries, cfg.ignore);
                 diffs.push(d);
             }
             let p = pca::pca(&diffs)?;
             let epochs = snaps.iter().map(|(e, _)| *e).collect();
-            let dy = if two { p.components[1].clone() } else { vec![0.0; n] };
+            let dy = if two {
+                p.components[1].clone()
+            } else {
+                vec![0.0; n]
+            };
             Ok((p.components[0].clone(), dy, Some((epochs, p))))
         }
         DirectionKind::Hessian => {
             let mask = directions::mask(entries, Ignore::Biasbn);
-            let opts = HessianOptions { seed: cfg.seed, ..cfg.hessian_options };
+            let opts = HessianOptions {
+                seed: cfg.seed,
+                ..cfg.hessian_options
+            };
             let mut ext = None;
             src.model.with_hvp(theta, samples, &mut |hvp| {
                 ext = Some(hessian::extremes(hvp, &mask, &opts, 2)?);
                 Ok(())
             })?;
             let mut e = ext.expect("extremes computed");
-            let dy = if two { e.top_vectors.pop().unwrap() } else { vec![0.0; n] };
+            let dy = if two {
+                e.top_vectors.pop().unwrap()
+            } else {
+                vec![0.0; n]
+            };
             let dx = e.top_vectors.swap_remove(0);
             Ok((dx, dy, None))
         }
@@ -203,7 +227,10 @@ pub fn run_shared(
         return invalid(format!("--format `{}` must be png or svg", cfg.format));
     }
     if cfg.output.is_file() {
-        return invalid(format!("--output {} is a file, not a directory", cfg.output.display()));
+        return invalid(format!(
+            "--output {} is a file, not a directory",
+            cfg.output.display()
+        ));
     }
     let src = source::load(&cfg.checkpoint)?;
     let rows = source::rows(&src, &cfg.data, cfg.split, cfg.samples)?;
@@ -233,14 +260,24 @@ pub fn run_shared(
     })?;
     let mut files = Vec::new();
     if share.rank() == 0 {
-        files.extend(output::write_inputs(&cfg.output, src.model.entries(), &dx, &dy, cfg.grid.is_2d(), &rows)?);
+        files.extend(output::write_inputs(
+            &cfg.output,
+            src.model.entries(),
+            &dx,
+            &dy,
+            cfg.grid.is_2d(),
+            &rows,
+        )?);
     }
 
     let theta32 = src.theta.clone();
     let (dx32, dy32) = (to_f32(&dx), to_f32(&dy));
     let plane = src.model.plane(&theta32, &dx32, &dy32, &rows.samples)?;
     let mask = directions::mask(src.model.entries(), Ignore::Biasbn);
-    let hopts = HessianOptions { seed: cfg.seed, ..cfg.hessian_options };
+    let hopts = HessianOptions {
+        seed: cfg.seed,
+        ..cfg.hessian_options
+    };
     let point_hessian = |a: f64, b: f64| -> Result<(f64, f64)> {
         let p: Vec<f64> = theta
             .iter()
@@ -256,7 +293,11 @@ pub fn run_shared(
         })?;
         Ok(out)
     };
-    let hessian_fn: Option<&HessianAt<'_>> = if cfg.hessian { Some(&point_hessian) } else { None };
+    let hessian_fn: Option<&HessianAt<'_>> = if cfg.hessian {
+        Some(&point_hessian)
+    } else {
+        None
+    };
     let t1 = Instant::now();
     let (results, computed) = evaluate_grid(
         &SurfaceRun {
@@ -291,7 +332,9 @@ pub fn run_shared(
     let hessian_seconds = t2.elapsed().as_secs_f64();
     let xs = cfg.grid.x.coords();
     let ys = cfg.grid.y.map(|a| a.coords()).unwrap_or_default();
-    let centre = &results[cfg.grid.centre(&xs, if ys.is_empty() { &[0.0] } else { &ys })];
+    let centre = &results[cfg
+        .grid
+        .centre(&xs, if ys.is_empty() { &[0.0] } else { &ys })];
     let mut report = Report {
         points: results.len(),
         computed,
@@ -302,7 +345,11 @@ pub fn run_shared(
         surface_seconds,
         hessian_seconds,
         output_seconds: 0.0,
-        points_per_second: if surface_seconds > 0.0 { computed as f64 / surface_seconds } else { 0.0 },
+        points_per_second: if surface_seconds > 0.0 {
+            computed as f64 / surface_seconds
+        } else {
+            0.0
+        },
         centre_hessian,
         files,
     };

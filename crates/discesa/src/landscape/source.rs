@@ -142,7 +142,11 @@ pub fn rows(src: &Source, data_path: &Path, split: Split, n: usize) -> Result<Ro
             cfg.inputs
         ));
     }
-    let take = if n == 0 { all_rows.len() } else { n.min(all_rows.len()) };
+    let take = if n == 0 {
+        all_rows.len()
+    } else {
+        n.min(all_rows.len())
+    };
     let indices = all_rows[..take].to_vec();
     let targets = match data.targets() {
         Targets::Classes { labels, .. } => {

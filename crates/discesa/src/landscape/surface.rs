@@ -17,13 +17,16 @@ pub const PROGRESS_FILE: &str = "progress.json";
 /// λ_max and λ_min of the Hessian at `(a, b)`.
 pub type HessianAt<'a> = dyn Fn(f64, f64) -> Result<(f64, f64)> + Sync + 'a;
 
+/// `[index, loss, accuracy, λ_max, λ_min]` of one saved point (`None` for NaN).
+pub type SavedPoint = (usize, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
 /// Points computed so far, tied to the settings that produced them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Progress {
     /// Digest of everything the values depend on (settings, weights, directions, samples).
     pub fingerprint: String,
     /// `[index, loss, accuracy, λ_max, λ_min]` per computed point (`null` for NaN).
-    pub points: Vec<(usize, Option<f64>, Option<f64>, Option<f64>, Option<f64>)>,
+    pub points: Vec<SavedPoint>,
 }
 
 fn opt(v: f64) -> Option<f64> {
@@ -150,7 +153,11 @@ pub fn evaluate_grid(
                         Ok(PointResult {
                             index: k,
                             loss: finite(v.loss),
-                            accuracy: if v.loss.is_finite() { v.accuracy } else { f64::NAN },
+                            accuracy: if v.loss.is_finite() {
+                                v.accuracy
+                            } else {
+                                f64::NAN
+                            },
                             lambda_max: finite(lmax),
                             lambda_min: finite(lmin),
                         })
@@ -216,8 +223,15 @@ mod tests {
     impl Plane for Bowl {
         fn eval(&self, a: f64, b: f64) -> Result<PointValue> {
             self.0.fetch_add(1, Ordering::Relaxed);
-            let loss = if a > 0.9 { f64::INFINITY } else { a * a + 10.0 * b };
-            Ok(PointValue { loss, accuracy: 0.5 })
+            let loss = if a > 0.9 {
+                f64::INFINITY
+            } else {
+                a * a + 10.0 * b
+            };
+            Ok(PointValue {
+                loss,
+                accuracy: 0.5,
+            })
         }
     }
 
@@ -239,7 +253,10 @@ mod tests {
         // Row j = y[j], column i = x[i]: index 4 is x = 0, y = 1.
         assert_eq!(r[4].loss, 10.0);
         assert_eq!(r[1].loss, 0.0);
-        assert!(r[2].loss.is_nan() && r[2].accuracy.is_nan(), "overflow is NaN");
+        assert!(
+            r[2].loss.is_nan() && r[2].accuracy.is_nan(),
+            "overflow is NaN"
+        );
         // Drop two points from the saved progress: only those are computed again.
         let mut p = Progress::load(&dir.0, "abc").unwrap();
         p.points.retain(|q| q.0 != 1 && q.0 != 4);

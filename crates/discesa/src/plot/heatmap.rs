@@ -91,7 +91,14 @@ impl Figure for HeatmapFigure<'_> {
         let x = (ex[0], ex[ex.len() - 1]);
         let y = (ey[0], ey[ey.len() - 1]);
         let mut chart = build_chart(&main, "", x, y, fonts, 0)?;
-        draw_mesh(&mut chart, &self.opts.x_label, &self.opts.y_label, false, fonts, false)?;
+        draw_mesh(
+            &mut chart,
+            &self.opts.x_label,
+            &self.opts.y_label,
+            false,
+            fonts,
+            false,
+        )?;
         let nx = self.xs.len();
         let cells = self.z.iter().enumerate().filter_map(|(k, &v)| {
             let (i, j) = (k % nx, k / nx);
@@ -182,7 +189,11 @@ pub fn heatmap(
             (lo, hi)
         }
     };
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
     render(
         path,
         opts.size,
@@ -212,7 +223,24 @@ mod tests {
         heatmap(&p, &xs, &ys, &z, &HeatmapOptions::default()).unwrap();
         assert!(p.is_file());
         let svg = dir.path().join("h.svg");
-        heatmap(&svg, &xs, &ys, &z, &HeatmapOptions { log: true, ..Default::default() }).unwrap();
-        assert!(heatmap(dir.path().join("b.png"), &xs, &ys, &z[..5], &HeatmapOptions::default()).is_err());
+        heatmap(
+            &svg,
+            &xs,
+            &ys,
+            &z,
+            &HeatmapOptions {
+                log: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(heatmap(
+            dir.path().join("b.png"),
+            &xs,
+            &ys,
+            &z[..5],
+            &HeatmapOptions::default()
+        )
+        .is_err());
     }
 }

@@ -93,7 +93,13 @@ impl Figure for TwinFigure<'_> {
         let fonts = Fonts::for_canvas(self.opts.size);
         let area = super::draw::titled(root, &self.opts.title, self.opts.size)?;
         let log = self.opts.log_y;
-        let fl = move |v: f64| if log { (v > 0.0).then(|| v.log10()) } else { Some(v) };
+        let fl = move |v: f64| {
+            if log {
+                (v > 0.0).then(|| v.log10())
+            } else {
+                Some(v)
+            }
+        };
         let fr = |v: f64| Some(v);
         let xs: Vec<f64> = self
             .left
@@ -104,7 +110,11 @@ impl Figure for TwinFigure<'_> {
             .collect();
         let x0 = xs.iter().copied().fold(f64::INFINITY, f64::min);
         let x1 = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let x = if x1 > x0 { (x0, x1) } else { (x0 - 0.5, x0 + 0.5) };
+        let x = if x1 > x0 {
+            (x0, x1)
+        } else {
+            (x0 - 0.5, x0 + 0.5)
+        };
         let y = bounds(self.left, &fl).unwrap_or((0.0, 1.0));
         let y2 = bounds(self.right, &fr).unwrap_or((0.0, 1.0));
         let mut builder = ChartBuilder::on(&area);
@@ -206,7 +216,12 @@ pub fn twin_axes(
     if let Some(l) = left.iter().chain(right).find(|l| l.xs.len() != l.ys.len()) {
         return Err(PlotError::InvalidData {
             path: path.to_path_buf(),
-            what: format!("line {:?} has {} x and {} y values", l.name, l.xs.len(), l.ys.len()),
+            what: format!(
+                "line {:?} has {} x and {} y values",
+                l.name,
+                l.xs.len(),
+                l.ys.len()
+            ),
         });
     }
     render(path, opts.size, &TwinFigure { left, right, opts })
@@ -226,9 +241,21 @@ mod tests {
         let p = dir.path().join("t.png");
         twin_axes(
             &p,
-            &[XyLine { name: "loss", xs: &xs, ys: &loss }],
-            &[XyLine { name: "accuracy", xs: &xs, ys: &acc }],
-            &TwinAxesOptions { log_y: true, markers: vec![0.0, 1.0], ..Default::default() },
+            &[XyLine {
+                name: "loss",
+                xs: &xs,
+                ys: &loss,
+            }],
+            &[XyLine {
+                name: "accuracy",
+                xs: &xs,
+                ys: &acc,
+            }],
+            &TwinAxesOptions {
+                log_y: true,
+                markers: vec![0.0, 1.0],
+                ..Default::default()
+            },
         )
         .unwrap();
         assert!(p.is_file());

@@ -30,6 +30,7 @@ mod history;
 mod plots;
 mod prepare;
 mod progress;
+mod snapshots;
 mod trainer;
 
 #[cfg(test)]
@@ -46,4 +47,5 @@ pub use history::{write_metrics, EpochRecord};
 pub use plots::{plot_grad_norms, plot_training_curves};
 pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use progress::{Console, Observer, Silent};
+pub use snapshots::{save_epoch_snapshot, snapshot_name};
 pub use trainer::{EvalMetrics, TrainProgress, Trainer};
