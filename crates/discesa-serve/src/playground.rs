@@ -230,7 +230,7 @@ impl PlaySession {
                 let x = Tensor::from_vec(batch.xy, [batch.labels.len(), 2]).map_err(engine)?;
                 let logits = self
                     .model
-                    .forward(tape.constant(x), &leaves, &ForwardCtx::eval())
+                    .forward(tape.constant(x), &leaves, &mut [], &ForwardCtx::eval())
                     .map_err(engine)?;
                 let loss = cross_entropy(logits, &batch.labels).map_err(engine)?;
                 self.batch_loss = loss.item().map_err(engine)? as f64;
@@ -261,7 +261,7 @@ impl PlaySession {
         let x = Tensor::from_vec(xy, [n, 2]).map_err(engine)?;
         let out = self
             .model
-            .forward(tape.constant(x), &consts, &ForwardCtx::eval())
+            .forward(tape.constant(x), &consts, &mut [], &ForwardCtx::eval())
             .map_err(engine)?;
         Ok(out.value().to_vec())
     }
