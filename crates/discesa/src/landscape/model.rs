@@ -10,7 +10,9 @@ use super::hessian::WithHvp;
 use super::plane::{GenericPlane, Plane};
 use crate::autodiff::{Tape, Var};
 use crate::data::Task;
-use crate::nn::{cross_entropy, half_mse, metrics, ForwardCtx, Module, ParamEntry};
+use crate::nn::{
+    cross_entropy, half_mse, metrics, BufferStore, ForwardCtx, ModelSpec, Module, ParamEntry,
+};
 use crate::tensor::{Element, Tensor};
 use std::sync::Arc;
 
@@ -178,10 +180,13 @@ pub trait LossModel: Sync {
 /// Rows per forward pass of the generic evaluator.
 const EVAL_CHUNK: usize = 1024;
 
-/// Any [`Module`], in f32 for evaluation and f64 for Hessian-vector products.
+/// Any [`Module`], in f32 for evaluation and f64 for Hessian-vector products; buffers (batch-norm
+/// running statistics) stay at their trained values, every pass runs in evaluation mode.
 pub struct ModuleModel {
     f32: Box<dyn Module<f32>>,
     f64: Box<dyn Module<f64>>,
+    buffers32: Vec<Tensor<f32>>,
+    buffers64: Vec<Tensor<f64>>,
     entries: Vec<ParamEntry>,
     outputs: usize,
     input_shape: Vec<usize>,
@@ -190,14 +195,18 @@ pub struct ModuleModel {
 }
 
 impl ModuleModel {
-    /// Wraps the two precisions of one architecture; `input_shape` excludes the batch axis.
+    /// Wraps the two precisions of one architecture with its buffers; `input_shape` excludes
+    /// the batch axis.
     pub fn new(
         f32: Box<dyn Module<f32>>,
         f64: Box<dyn Module<f64>>,
+        buffers: &BufferStore<f32>,
         outputs: usize,
         input_shape: Vec<usize>,
         task: Task,
     ) -> Result<Self> {
+        let buffers32 = buffers.tensors().to_vec();
+        let buffers64 = buffers32.iter().map(|t| t.cast::<f64>()).collect();
         let mut entries = Vec::new();
         let mut offset = 0;
         for spec in f32.param_specs() {
@@ -212,6 +221,8 @@ impl ModuleModel {
         Ok(ModuleModel {
             f32,
             f64,
+            buffers32,
+            buffers64,
             entries,
             outputs,
             input_shape,
@@ -220,19 +231,25 @@ impl ModuleModel {
         })
     }
 
-    /// An MLP (its plane evaluator uses the linearity of the first layer).
-    pub fn mlp(config: crate::nn::MlpConfig, task: Task) -> Result<Self> {
-        let m32 = crate::nn::Mlp::<f32>::new(config.clone())?;
-        let m64 = crate::nn::Mlp::<f64>::new(config.clone())?;
+    /// The model a checkpoint describes, with its buffers; MLPs get the plane evaluator that
+    /// uses the linearity of the first layer.
+    pub fn from_spec(spec: &ModelSpec, buffers: &BufferStore<f32>, task: Task) -> Result<Self> {
+        let input_shape = spec.batch_dims(1)[1..].to_vec();
         let mut m = Self::new(
-            Box::new(m32),
-            Box::new(m64),
-            config.outputs,
-            vec![config.inputs],
+            spec.build::<f32>()?,
+            spec.build::<f64>()?,
+            buffers,
+            spec.n_outputs(),
+            input_shape,
             task,
         )?;
-        m.mlp = Some(config);
+        m.mlp = spec.as_mlp().cloned();
         Ok(m)
+    }
+
+    /// An MLP without buffers.
+    pub fn mlp(config: crate::nn::MlpConfig, task: Task) -> Result<Self> {
+        Self::from_spec(&ModelSpec::Mlp(config), &BufferStore::default(), task)
     }
 
     fn views<T: Element>(&self, theta: &[T]) -> Vec<Tensor<T>> {
@@ -306,9 +323,10 @@ impl LossModel for ModuleModel {
             let out = tape.no_grad(|| -> Result<Tensor<f32>> {
                 let p: Vec<Var<'_, f32>> =
                     params.iter().map(|t| tape.constant(t.clone())).collect();
+                let mut buffers = self.buffers32.clone();
                 Ok(self
                     .f32
-                    .forward(tape.constant(x), &p, &ForwardCtx::eval())?
+                    .forward(tape.constant(x), &p, &mut buffers, &ForwardCtx::eval())?
                     .value())
             })?;
             tape.clear();
@@ -323,7 +341,8 @@ impl LossModel for ModuleModel {
         let leaves: Vec<Var<'_, f64>> =
             self.views(theta).into_iter().map(|t| tape.var(t)).collect();
         let x = tape.constant(s.input_tensor::<f64>(0, s.len())?);
-        let out = self.f64.forward(x, &leaves, &ForwardCtx::eval())?;
+        let mut buffers = self.buffers64.clone();
+        let out = self.f64.forward(x, &leaves, &mut buffers, &ForwardCtx::eval())?;
         let loss = self.loss(out, s)?;
         let grads = tape.grad_graph(&[loss], &leaves, None)?;
         let entries = &self.entries;

@@ -23,7 +23,11 @@ pub struct Source {
 /// Reads the checkpoint directory `dir`.
 pub fn load(dir: &Path) -> Result<Source> {
     let checkpoint = load_checkpoint(dir)?;
-    let model = ModuleModel::mlp(checkpoint.state.model.clone(), checkpoint.state.task)?;
+    let model = ModuleModel::from_spec(
+        &checkpoint.state.model,
+        &checkpoint.buffers,
+        checkpoint.state.task,
+    )?;
     Ok(Source {
         model,
         theta: checkpoint.weights.clone(),
@@ -45,12 +49,10 @@ pub fn load_other(dir: &Path, like: &Source) -> Result<Vec<f32>> {
     Ok(other.weights)
 }
 
-fn describe(m: &crate::nn::MlpConfig) -> String {
-    let mut sizes = vec![m.inputs];
-    sizes.extend(&m.hidden);
-    sizes.push(m.outputs);
-    let s: Vec<String> = sizes.iter().map(usize::to_string).collect();
-    format!("MLP {}", s.join("-"))
+fn describe(m: &crate::nn::ModelSpec) -> String {
+    m.build::<f32>()
+        .map(|b| b.describe())
+        .unwrap_or_else(|_| m.name())
 }
 
 /// The epoch snapshots `epoch-NNNN.safetensors` in `dir`, in epoch order.
@@ -133,13 +135,13 @@ pub fn rows(src: &Source, data_path: &Path, split: Split, n: usize) -> Result<Ro
         Split::Train => (&prepared.data, prepared.train_rows.clone()),
         Split::Test => (&prepared.test, (0..prepared.test.len()).collect()),
     };
-    let cfg = &src.checkpoint.state.model;
-    if data.n_features() != cfg.inputs {
+    let spec = &src.checkpoint.state.model;
+    if data.n_features() != spec.n_inputs() {
         return invalid(format!(
             "{}: the data has {} features but the checkpoint's model expects {}",
             data_path.display(),
             data.n_features(),
-            cfg.inputs
+            spec.n_inputs()
         ));
     }
     let take = if n == 0 {
@@ -157,7 +159,7 @@ pub fn rows(src: &Source, data_path: &Path, split: Split, n: usize) -> Result<Ro
     Ok(Rows {
         samples: Samples {
             inputs: gather(data, &indices),
-            shape: vec![take, data.n_features()],
+            shape: spec.batch_dims(take),
             targets,
         },
         indices,

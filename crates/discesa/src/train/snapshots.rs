@@ -4,7 +4,6 @@
 
 use super::{Result, Trainer};
 use crate::checkpoint::{save_safetensors_with_metadata, TensorData};
-use crate::nn::Module;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
