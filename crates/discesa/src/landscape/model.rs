@@ -342,7 +342,9 @@ impl LossModel for ModuleModel {
             self.views(theta).into_iter().map(|t| tape.var(t)).collect();
         let x = tape.constant(s.input_tensor::<f64>(0, s.len())?);
         let mut buffers = self.buffers64.clone();
-        let out = self.f64.forward(x, &leaves, &mut buffers, &ForwardCtx::eval())?;
+        let out = self
+            .f64
+            .forward(x, &leaves, &mut buffers, &ForwardCtx::eval())?;
         let loss = self.loss(out, s)?;
         let grads = tape.grad_graph(&[loss], &leaves, None)?;
         let entries = &self.entries;
