@@ -40,6 +40,8 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// The formula explorer, network playground and training dashboard in the browser.
     Serve(cmd::serve::ServeArgs),
+    /// Loss landscapes of a checkpoint: normalised directions, PCA trajectories, Hessian maps.
+    Landscape(Box<cmd::landscape::LandscapeArgs>),
 }
 
 fn main() {
@@ -62,6 +64,7 @@ fn main() {
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Landscape(a) => cmd::landscape::run_cmd(*a),
     };
     if let Err(e) = result {
         match discesa::dist::mpi_rank() {

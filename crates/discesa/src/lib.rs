@@ -7,6 +7,7 @@
 //! - [`nn`]: modules, layers, losses and metrics over one flat parameter buffer.
 //! - [`optim`]: optimizers over flat parameter buffers, clipping and learning-rate schedules.
 //! - [`data`]: in-memory data sets, batching, splits and CSV / IDX / npy readers.
+//! - [`landscape`]: loss surfaces along normalised directions, PCA trajectories, Hessian spectra.
 //! - [`train`]: the training loop, progress, metrics files, figures and resumable checkpoints.
 //! - [`dist`]: data-parallel training over ranks (threads or MPI): all-reduce, parameter
 //!   server, local SGD, asynchronous SGD.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod expr;
 pub mod formula;
 pub mod fsio;
+pub mod landscape;
 pub mod nn;
 pub mod optim;
 pub mod plot;

@@ -8,6 +8,7 @@ pub mod formula_util;
 pub mod gallery;
 pub mod grad;
 pub mod hessian;
+pub mod landscape;
 mod model_choice;
 pub mod predict;
 pub mod serve;

@@ -13,8 +13,9 @@ use discesa::nn::Activation;
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
 use discesa::train::{
     init_from_state_dict, load_checkpoint, plot_grad_norms, plot_training_curves, prepare,
-    save_checkpoint, write_metrics, Augment, Console, EpochRecord, Observer, PrepareOptions,
-    Prepared, Preprocessing, Result as TrainResult, Silent, TrainConfig, TrainError, Trainer,
+    save_checkpoint, save_epoch_snapshot, write_metrics, Augment, Console, EpochRecord, Observer,
+    PrepareOptions, Prepared, Preprocessing, Result as TrainResult, Silent, TrainConfig,
+    TrainError, Trainer,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -91,6 +92,9 @@ pub struct TrainArgs {
     /// Continue the run saved in --checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Also keep the weights of every epoch as epoch-0001.safetensors, ... in --checkpoint.
+    #[arg(long)]
+    keep_epochs: bool,
     /// Per-epoch metrics file: .csv, or .jsonl for JSON lines.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -315,6 +319,7 @@ struct CliObserver {
     preprocessing: Preprocessing,
     class_names: Option<Vec<String>>,
     grad_norm_columns: bool,
+    keep_epochs: bool,
 }
 
 impl Observer for CliObserver {
@@ -343,6 +348,9 @@ impl Observer for CliObserver {
                 &self.preprocessing,
                 self.class_names.as_deref(),
             )?;
+            if self.keep_epochs {
+                save_epoch_snapshot(dir, trainer, record.epoch)?;
+            }
         }
         Ok(())
     }
@@ -384,6 +392,9 @@ pub fn run(a: TrainArgs) -> CmdResult {
         Some(port) => Some(super::serve::start_dashboard(metrics.as_deref(), port)?),
         None => None,
     };
+    if a.keep_epochs && checkpoint.is_none() {
+        return Err(Fail::input("--keep-epochs needs --checkpoint DIR"));
+    }
     if a.resume && checkpoint.is_none() {
         return Err(Fail::input("--resume needs --checkpoint DIR"));
     }
@@ -500,6 +511,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
         preprocessing: prepared.preprocessing.clone(),
         class_names: class_names.clone(),
         grad_norm_columns: a.grad_norms.is_some(),
+        keep_epochs: a.keep_epochs,
     }));
     let body = |comm: Option<Box<dyn Communicator>>| -> CmdResult {
         let mut trainer = make_trainer()?;

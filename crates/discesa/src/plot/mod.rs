@@ -17,6 +17,7 @@ mod error;
 mod font;
 mod geom;
 mod grad_norms;
+mod heatmap;
 mod lines;
 mod output;
 mod series;
@@ -25,13 +26,16 @@ mod surface_3d;
 #[cfg(test)]
 mod testutil;
 mod training;
+mod twin_axes;
 
 pub use contour::LevelSpacing;
 pub use contour_2d::{contour_2d, Contour2dOptions, Path2d};
 pub use descent_1d::{descent_1d, Descent1dOptions, Path1d};
 pub use error::PlotError;
 pub use grad_norms::{grad_norms, GradNormsOptions};
+pub use heatmap::{heatmap, HeatmapOptions};
 pub use output::{FigureSize, Format, MAX_SIDE, MIN_SIDE};
 pub use series::{series, Series, SeriesOptions, SeriesPanel};
 pub use surface_3d::{surface_3d, Surface3dOptions};
 pub use training::{training_curves, TrainingCurvesOptions, TrainingHistory};
+pub use twin_axes::{twin_axes, TwinAxesOptions, XyLine};

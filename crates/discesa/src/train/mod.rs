@@ -32,6 +32,7 @@ mod plots;
 mod prepare;
 mod progress;
 mod runner;
+mod snapshots;
 mod trainer;
 
 #[cfg(test)]
@@ -51,4 +52,5 @@ pub use plots::{plot_grad_norms, plot_training_curves};
 pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use progress::{Console, Observer, Silent};
 pub use runner::{LocalSteps, StepOutcome, StepRunner};
+pub use snapshots::{save_epoch_snapshot, snapshot_name};
 pub use trainer::{BatchLoss, EvalMetrics, GradReady, TrainProgress, Trainer};

@@ -1,0 +1,133 @@
+//! Directions from a training trajectory (loss-landscape's `projection.py`): the rows
+//! `θₑ − θ_final` of the epoch snapshots, mean-centred, give two principal components; the
+//! trajectory is then projected onto their plane.
+
+use super::error::{invalid, Result};
+use crate::formula::symmetric_eigen;
+
+/// Two principal directions and the trajectory on their plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pca {
+    /// Unit principal directions (first, second), in the flat layout.
+    pub components: [Vec<f64>; 2],
+    /// Fraction of the variance each explains.
+    pub explained_variance_ratio: [f64; 2],
+    /// Coordinates `(⟨θₑ − θ_final, c₁⟩, ⟨θₑ − θ_final, c₂⟩)` of each snapshot.
+    pub trajectory: Vec<[f64; 2]>,
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// PCA of `diffs` (one row `θₑ − θ_final` per snapshot, already masked) through the
+/// eigen-decomposition of the small Gram matrix of the centred rows.
+pub fn pca(diffs: &[Vec<f64>]) -> Result<Pca> {
+    let e = diffs.len();
+    if e < 3 {
+        return invalid(format!(
+            "pca needs at least three epoch snapshots (epoch-0001.safetensors, ...), found {e}; train with --keep-epochs"
+        ));
+    }
+    let p = diffs[0].len();
+    let mut mean = vec![0.0; p];
+    for d in diffs {
+        mean.iter_mut().zip(d).for_each(|(m, v)| *m += v / e as f64);
+    }
+    let centred: Vec<Vec<f64>> = diffs
+        .iter()
+        .map(|d| d.iter().zip(&mean).map(|(v, m)| v - m).collect())
+        .collect();
+    let gram: Vec<Vec<f64>> = centred
+        .iter()
+        .map(|a| centred.iter().map(|b| dot(a, b)).collect())
+        .collect();
+    let eig = symmetric_eigen(&gram)
+        .map_err(|err| super::error::LandscapeError::Invalid(format!("pca: {err}")))?;
+    let total: f64 = eig.values.iter().map(|v| v.max(0.0)).sum();
+    if total <= 0.0 {
+        return invalid("pca: the snapshots are all equal, there is no trajectory to analyse");
+    }
+    let comp = |k: usize| -> (Vec<f64>, f64) {
+        let lam = eig.values[e - 1 - k].max(0.0);
+        let u = &eig.vectors[e - 1 - k];
+        let mut c = vec![0.0; p];
+        for (row, &w) in centred.iter().zip(u) {
+            c.iter_mut().zip(row).for_each(|(ci, r)| *ci += w * r);
+        }
+        let n = dot(&c, &c).sqrt();
+        if n > 0.0 {
+            c.iter_mut().for_each(|x| *x /= n);
+        }
+        (c, lam / total)
+    };
+    let (c1, r1) = comp(0);
+    let (c2, r2) = comp(1);
+    let trajectory = diffs.iter().map(|d| [dot(d, &c1), dot(d, &c2)]).collect();
+    Ok(Pca {
+        components: [c1, c2],
+        explained_variance_ratio: [r1, r2],
+        trajectory,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The top eigenvector of the p×p covariance by power iteration, computed independently.
+    fn top_covariance_vector(rows: &[Vec<f64>]) -> (Vec<f64>, f64, f64) {
+        let p = rows[0].len();
+        let n = rows.len() as f64;
+        let mean: Vec<f64> = (0..p)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
+        let cov: Vec<Vec<f64>> = (0..p)
+            .map(|i| {
+                (0..p)
+                    .map(|j| {
+                        rows.iter()
+                            .map(|r| (r[i] - mean[i]) * (r[j] - mean[j]))
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        let full = symmetric_eigen(&cov).unwrap();
+        let trace: f64 = (0..p).map(|i| cov[i][i]).sum();
+        (full.vectors[p - 1].clone(), full.values[p - 1], trace)
+    }
+
+    #[test]
+    fn pca_equals_the_covariance_eigen_decomposition() {
+        // A curved trajectory in 6 dimensions.
+        let rows: Vec<Vec<f64>> = (0..7)
+            .map(|t| {
+                let t = t as f64;
+                vec![
+                    3.0 * t,
+                    0.5 * t * t,
+                    (t * 0.9).sin(),
+                    0.1 * t,
+                    -t,
+                    0.02 * t * t * t,
+                ]
+            })
+            .collect();
+        let r = pca(&rows).unwrap();
+        let (v, lam, trace) = top_covariance_vector(&rows);
+        let cos = dot(&r.components[0], &v).abs();
+        assert!((cos - 1.0).abs() < 1e-9, "{cos}");
+        assert!((r.explained_variance_ratio[0] - lam / trace).abs() < 1e-9);
+        assert!(dot(&r.components[0], &r.components[1]).abs() < 1e-9);
+        assert!(r.explained_variance_ratio[0] >= r.explained_variance_ratio[1]);
+        assert_eq!(r.trajectory.len(), 7);
+        assert!((r.trajectory[3][0] - dot(&rows[3], &r.components[0])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn too_few_snapshots_is_an_error() {
+        let e = pca(&[vec![1.0], vec![2.0]]).unwrap_err().to_string();
+        assert!(e.contains("at least three"), "{e}");
+    }
+}
