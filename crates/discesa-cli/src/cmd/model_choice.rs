@@ -37,7 +37,7 @@ impl ModelChoice {
         let depth: usize = digits
             .parse()
             .map_err(|_| Fail::input(format!("--model `{s}`: expected {VALID}")))?;
-        if depth < 8 || (depth - 2) % 6 != 0 {
+        if depth < 8 || !(depth - 2).is_multiple_of(6) {
             return Err(Fail::input(format!(
                 "--model `{s}`: depth {depth} is not of the form 6n+2; valid depths are 8, 14, \
                  20, 26, 32, 38, 44, 50, 56, ..., 110, ..."

@@ -60,7 +60,7 @@ pub fn update_running_stats<T: Element>(buffers: &mut [Tensor<T>], stats: &Batch
         *r = keep * *r + m * (b * unbias);
     }
     let n = &mut buffers[2].make_mut()[0];
-    *n = *n + T::one();
+    *n += T::one();
 }
 
 impl<T: Element> Module<T> for BatchNorm {

@@ -47,7 +47,7 @@ impl ResNetConfig {
     /// Checks depth, width and sizes, naming what is wrong.
     pub fn validate(&self) -> Result<()> {
         let bad = |d: String| Err(invalid("ResNetConfig", d));
-        if self.depth < 8 || (self.depth - 2) % 6 != 0 {
+        if self.depth < 8 || !(self.depth - 2).is_multiple_of(6) {
             return bad(format!(
                 "depth {} is not of the form 6n+2; valid depths are 8, 14, 20, 26, 32, 38, 44, 50, \
                  56, ..., 110, ...",
