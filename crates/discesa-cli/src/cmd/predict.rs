@@ -11,8 +11,10 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "Examples:
   discesa predict --checkpoint runs/iris --data new_flowers.csv --output predictions.csv
-  (the target column may be absent; the output has the source line, the prediction and, for
-   classifiers, one probability column per class)";
+  discesa predict --checkpoint runs/mnist --data ../shared/data/mnist --output mnist.csv
+  (a CSV's target column may be absent; the output has the source line (CSV) or the index of
+   the sample in file order (IDX directory: its test images; .npy), the prediction and, for
+   classifiers, one probability column per class: index,prediction,p_0,...,p_9)";
 
 /// Options of `discesa predict`.
 #[derive(Args, Debug)]
@@ -21,7 +23,8 @@ pub struct PredictArgs {
     /// Checkpoint directory written by `discesa train --checkpoint`.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Input rows (same feature columns as the training file).
+    /// Input rows (same feature columns as the training file; an IDX directory uses its test
+    /// images).
     #[arg(long)]
     data: PathBuf,
     /// Output CSV file (written atomically).
@@ -48,7 +51,7 @@ pub fn run(a: PredictArgs) -> CmdResult {
     let line_col = if ck.state.preprocessing.csv_schema.is_some() {
         "line"
     } else {
-        "row"
+        "index"
     };
     match (ck.state.task, &ck.state.class_names) {
         (Task::Classification, Some(names)) => {

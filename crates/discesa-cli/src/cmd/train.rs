@@ -441,7 +441,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
     let shape = DataShape {
         features: prepared.data.n_features(),
         outputs: prepared.data.n_outputs(),
-        image: image_shape(&prepared),
+        image: prepared.data.image_shape(),
     };
     if let Some(ck) = &resume_from {
         if let Some(m) = &s.model {
@@ -758,9 +758,4 @@ fn print_grad_norms(layers: &[String], history: &[EpochRecord]) {
         }
         eprintln!("{line}");
     }
-}
-
-/// `[C, H, W]` of image data: IDX directories hold `[1, 28, 28]` images.
-fn image_shape(p: &discesa::train::Prepared) -> Option<[usize; 3]> {
-    (p.preprocessing.format == "mnist" && p.data.n_features() == 784).then_some([1, 28, 28])
 }

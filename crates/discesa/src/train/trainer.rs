@@ -259,13 +259,7 @@ impl Trainer {
 
     /// Checks that `data` fits the model: feature count, task and number of classes.
     pub fn check_data(&self, data: &Dataset) -> Result<()> {
-        if data.n_features() != self.spec.n_inputs() {
-            return Err(TrainError::Invalid(format!(
-                "the data has {} features but the model expects {}",
-                data.n_features(),
-                self.spec.n_inputs()
-            )));
-        }
+        self.check_inputs(data)?;
         if data.task() != self.task {
             return Err(TrainError::Invalid(format!(
                 "the data is a {} task but the model was built for {}",
@@ -280,6 +274,27 @@ impl Trainer {
                     self.spec.n_outputs()
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that the inputs of `data` fit the model: image shape (both named) and feature count.
+    fn check_inputs(&self, data: &Dataset) -> Result<()> {
+        if let (Some(want), Some(have)) = (self.spec.input_shape(), data.image_shape()) {
+            if want != have {
+                return Err(TrainError::Invalid(format!(
+                    "the data has images of shape {} but the model takes {}",
+                    chw(have),
+                    chw(want)
+                )));
+            }
+        }
+        if data.n_features() != self.spec.n_inputs() {
+            return Err(TrainError::Invalid(format!(
+                "the data has {} features but the model expects {}",
+                data.n_features(),
+                self.spec.n_inputs()
+            )));
         }
         Ok(())
     }
@@ -693,12 +708,7 @@ impl Trainer {
     /// `data`, converted batch by batch.
     pub fn predict_rows(&mut self, data: &Dataset, rows: &[usize]) -> Result<Vec<f32>> {
         let f = self.spec.n_inputs();
-        if data.n_features() != f {
-            return Err(TrainError::Invalid(format!(
-                "the data has {} features but the model expects {f}",
-                data.n_features()
-            )));
-        }
+        self.check_inputs(data)?;
         if let Some(&r) = rows.iter().find(|&&r| r >= data.len()) {
             return Err(TrainError::Invalid(format!(
                 "row {r} is out of range for {} rows",
@@ -761,4 +771,9 @@ fn decay_mask(params: &ParamStore<f32>) -> Result<DecayMask> {
         params.len(),
         |name| !vectors.contains(name),
     )?)
+}
+
+/// `[C, H, W]` written as `C×H×W (channels × height × width)`.
+fn chw(s: [usize; 3]) -> String {
+    format!("{}x{}x{} (channels x height x width)", s[0], s[1], s[2])
 }
