@@ -12,6 +12,7 @@ use crate::{Tensor, Var};
 use std::time::Instant;
 
 mod conv_train;
+mod landscape;
 
 /// Which workloads to run and how.
 #[derive(Clone, Debug)]
@@ -26,6 +27,10 @@ pub struct BenchOptions {
     pub batches: Vec<usize>,
     /// JSON lines instead of `RESULT` lines.
     pub json: bool,
+    /// Samples of the landscape workloads (the peer's `--samples`, 1,000).
+    pub landscape_samples: usize,
+    /// Points per axis of the landscape grid (the peer's `--grid`, 5).
+    pub landscape_grid: usize,
 }
 
 impl Default for BenchOptions {
@@ -36,6 +41,8 @@ impl Default for BenchOptions {
             quick: false,
             batches: vec![16, 64, 256, 1024],
             json: false,
+            landscape_samples: landscape::SAMPLES,
+            landscape_grid: landscape::GRID,
         }
     }
 }
@@ -107,7 +114,10 @@ fn spread(m: (f64, f64, f64)) -> (&'static str, String) {
 }
 
 /// Named groups of workloads for `--only` (besides prefixes of workload names).
-const GROUPS: &[(&str, &[&str])] = &[("conv", &["conv3x3_fwd"])];
+const GROUPS: &[(&str, &[&str])] = &[
+    ("conv", &["conv3x3_fwd", "resnet20_train", "plain20_train"]),
+    ("landscape", &["landscape_resnet20", "landscape_mlp_wide"]),
+];
 
 /// Whether the `--only` entry `pick` (a group name or a workload-name prefix) selects `name`.
 fn selects(pick: &str, name: &str) -> bool {
@@ -136,6 +146,9 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     };
     if a.batches.is_empty() || a.batches.contains(&0) {
         return Err("--batches needs positive batch sizes, e.g. 16,64,256".into());
+    }
+    if a.landscape_samples == 0 || a.landscape_grid == 0 {
+        return Err("--samples and --grid must be at least 1".into());
     }
     let out = Out {
         json: a.json,
@@ -180,11 +193,14 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     if want("fd_vs_backprop") {
         fd_vs_backprop(&out);
     }
-    // `--only conv` selects the convolutional workloads.
-    let conv = |name: &str| want(name) || want("conv");
     for (name, shortcut) in [("resnet20_train", true), ("plain20_train", false)] {
-        if conv(name) {
+        if want(name) {
             conv_train::conv_train(&out, reps, name, shortcut);
+        }
+    }
+    for name in ["landscape_resnet20", "landscape_mlp_wide"] {
+        if want(name) {
+            landscape::landscape(&out, name, a.landscape_samples, a.landscape_grid);
         }
     }
     for (name, dims) in [
@@ -480,6 +496,10 @@ mod tests {
     #[test]
     fn only_takes_prefixes_and_group_names() {
         assert!(selects("conv", "conv3x3_fwd"));
+        assert!(selects("conv", "resnet20_train") && selects("conv", "plain20_train"));
+        assert!(selects("landscape", "landscape_resnet20"));
+        assert!(selects("landscape", "landscape_mlp_wide"));
+        assert!(!selects("landscape", "resnet20_train"));
         assert!(selects("gemm", "gemm_f32"));
         assert!(!selects("conv", "gemm_f32"));
         assert!(!selects("mlp_deep", "mlp_wide_train"));

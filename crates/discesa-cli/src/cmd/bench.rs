@@ -14,8 +14,9 @@ pub struct BenchArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Comma-separated workload prefixes or groups to run (gemm_f32, conv3x3_fwd,
-    /// mlp_wide_fwdbwd, scalar_chain, fd_vs_backprop, mlp_wide_train, mlp_deep_train; the group
-    /// `conv` selects the convolution workloads).
+    /// mlp_wide_fwdbwd, scalar_chain, fd_vs_backprop, resnet20_train, plain20_train,
+    /// mlp_wide_train, mlp_deep_train, landscape_resnet20, landscape_mlp_wide; the group `conv`
+    /// selects conv3x3_fwd, resnet20_train and plain20_train, `landscape` the two surfaces).
     #[arg(long)]
     only: Option<String>,
     /// Three timed repetitions instead of seven.
@@ -27,6 +28,12 @@ pub struct BenchArgs {
     /// Print one JSON object per figure instead of RESULT lines.
     #[arg(long)]
     json: bool,
+    /// Samples of the landscape workloads.
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Points per axis of the landscape grid over [-1, 1]^2.
+    #[arg(long, default_value_t = 5)]
+    grid: usize,
 }
 
 pub fn run(a: BenchArgs) -> CmdResult {
@@ -36,6 +43,8 @@ pub fn run(a: BenchArgs) -> CmdResult {
         quick: a.quick,
         batches: a.batches,
         json: a.json,
+        landscape_samples: a.samples,
+        landscape_grid: a.grid,
     })
     .map_err(Fail::input)
 }

@@ -6,6 +6,7 @@
 //! - [`grid`]: `xmin:xmax:nx[,ymin:ymax:ny]` and the row-major order of points;
 //! - [`model`]: [`LossModel`], what a landscape needs of a network, for any module;
 //! - [`plane`]: evaluators of `θ + a·dx + b·dy` (MLPs precompute their first layer);
+//! - [`resnet_plane`]: ResNets evaluated off the tape with batch norm folded into convolutions;
 //! - [`surface`]: grid points over threads, saved as they finish, resumed after interruption;
 //! - [`share`]: which points a process computes and how results are gathered (MPI-ready);
 //! - [`hessian`]: Lanczos extremes, Hutchinson trace and SLQ density on Hessian-vector products;
@@ -22,6 +23,7 @@ pub mod model;
 pub mod output;
 pub mod pca;
 pub mod plane;
+pub mod resnet_plane;
 pub mod run;
 pub mod share;
 pub mod source;

@@ -192,6 +192,7 @@ pub struct ModuleModel {
     input_shape: Vec<usize>,
     task: Task,
     mlp: Option<crate::nn::MlpConfig>,
+    resnet: Option<crate::nn::ResNetConfig>,
 }
 
 impl ModuleModel {
@@ -228,11 +229,12 @@ impl ModuleModel {
             input_shape,
             task,
             mlp: None,
+            resnet: None,
         })
     }
 
     /// The model a checkpoint describes, with its buffers; MLPs get the plane evaluator that
-    /// uses the linearity of the first layer.
+    /// uses the linearity of the first layer, ResNets the one with batch norm folded.
     pub fn from_spec(spec: &ModelSpec, buffers: &BufferStore<f32>, task: Task) -> Result<Self> {
         let input_shape = spec.batch_dims(1)[1..].to_vec();
         let mut m = Self::new(
@@ -244,12 +246,37 @@ impl ModuleModel {
             task,
         )?;
         m.mlp = spec.as_mlp().cloned();
+        if let ModelSpec::ResNet(c) = spec {
+            m.resnet = Some(c.clone());
+        }
         Ok(m)
     }
 
     /// An MLP without buffers.
     pub fn mlp(config: crate::nn::MlpConfig, task: Task) -> Result<Self> {
         Self::from_spec(&ModelSpec::Mlp(config), &BufferStore::default(), task)
+    }
+
+    /// The f32 buffers by `state_dict` name.
+    fn named_buffers(&self) -> std::collections::HashMap<String, Vec<f32>> {
+        self.f32
+            .buffer_specs()
+            .into_iter()
+            .zip(&self.buffers32)
+            .map(|(spec, t)| (spec.name, t.to_vec()))
+            .collect()
+    }
+
+    /// The evaluator that runs the module's own forward on the tape at every point (the
+    /// reference the specialised planes are tested against).
+    pub fn generic_plane<'a>(
+        &'a self,
+        theta: &'a [f32],
+        dx: &'a [f32],
+        dy: &'a [f32],
+        s: &'a Samples,
+    ) -> Box<dyn Plane + 'a> {
+        Box::new(GenericPlane::new(self, theta, dx, dy, s))
     }
 
     fn views<T: Element>(&self, theta: &[T]) -> Vec<Tensor<T>> {
@@ -380,16 +407,27 @@ impl LossModel for ModuleModel {
         dy: &'a [f32],
         s: &'a Samples,
     ) -> Result<Box<dyn Plane + 'a>> {
-        match &self.mlp {
-            Some(cfg) => Ok(Box::new(super::plane::MlpPlane::new(
+        if let Some(cfg) = &self.mlp {
+            return Ok(Box::new(super::plane::MlpPlane::new(
                 cfg,
                 &self.entries,
                 theta,
                 dx,
                 dy,
                 s,
-            )?)),
-            None => Ok(Box::new(GenericPlane::new(self, theta, dx, dy, s))),
+            )?));
         }
+        if let Some(cfg) = &self.resnet {
+            return Ok(Box::new(super::resnet_plane::ResNetPlane::new(
+                cfg,
+                &self.entries,
+                self.named_buffers(),
+                theta,
+                dx,
+                dy,
+                s,
+            )?));
+        }
+        Ok(self.generic_plane(theta, dx, dy, s))
     }
 }
