@@ -114,17 +114,11 @@ pub(super) fn landscape(out: &Out, name: &str, n: usize, side: usize) {
     let t = Instant::now();
     let points = surface.evaluate(&grid, out.threads);
     let secs = t.elapsed().as_secs_f64();
-    let centre = &points[grid.len() / 2];
-    out.emit(
-        name,
-        n,
-        grid.len() as f64 / secs,
-        "points/s",
-        &[
-            ("grid", format!("{side}x{side}")),
-            ("loss_centre", format!("{:.4}", centre.loss)),
-        ],
-    );
+    let mut extra = vec![("grid", format!("{side}x{side}"))];
+    if side % 2 == 1 {
+        extra.push(("loss_centre", format!("{:.4}", points[grid.len() / 2].loss)));
+    }
+    out.emit(name, n, grid.len() as f64 / secs, "points/s", &extra);
 }
 
 #[cfg(test)]
