@@ -77,6 +77,7 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
             "extension",
         ),
         (vec!["--resume".into()], "--checkpoint"),
+        (vec!["--train-rows".into(), "0".into()], "--train-rows"),
     ];
     for (extra, needle) in cases {
         let mut args: Vec<String> = vec!["train".into(), "--data".into(), s(&good).into()];
@@ -299,4 +300,60 @@ fn config_file_is_read_and_flags_override_it() {
     assert_eq!(v["epochs"].as_u64(), Some(3));
     let bad = t.file("bad.toml", "epochs = 3\nbogus = 1\n");
     input_error(&run(&["train", "--config", s(&bad)]), "bogus");
+}
+
+#[test]
+fn train_rows_trains_on_a_subset_and_resume_keeps_it() {
+    let t = Temp::new("subset");
+    let mut text = String::from("a,b,label\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "{},{},{}\n",
+            i % 7,
+            i % 5,
+            if i % 2 == 0 { "x" } else { "y" }
+        ));
+    }
+    let data = t.file("d.csv", &text);
+    let ck = t.0.join("ck");
+    let metrics = t.0.join("m.csv");
+    let base = [
+        "train",
+        "--data",
+        s(&data),
+        "--hidden",
+        "4",
+        "--batch-size",
+        "5",
+        "--checkpoint",
+        s(&ck),
+        "--metrics",
+        s(&metrics),
+    ];
+    let steps = |m: &Path| -> Vec<u64> {
+        let text = std::fs::read_to_string(m).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    let mut args = base.to_vec();
+    args.extend(["--epochs", "1", "--train-rows", "12"]);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 12 rows at batch 5: 3 steps per epoch, whatever the size of the split.
+    assert_eq!(steps(&metrics), vec![3]);
+    let mut args = base.to_vec();
+    args.extend(["--epochs", "2", "--resume"]);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(steps(&metrics), vec![3, 6]);
 }

@@ -105,6 +105,7 @@ fn save_ours(dir: &Path, spec: ModelSpec) {
         test_fraction: 0.0,
         val_fraction: 0.0,
         split_seed: 1,
+        train_rows: None,
     };
     save_checkpoint(dir, &t, &prep, None).unwrap();
     let x = data.features()[40 * 144..].to_vec();

@@ -86,6 +86,9 @@ pub struct TrainArgs {
     /// Fraction of rows used for validation each epoch.
     #[arg(long)]
     val_fraction: Option<f64>,
+    /// Train on only the first N rows of the seeded training split (a quick-experiment subset).
+    #[arg(long, value_name = "N")]
+    train_rows: Option<usize>,
     /// Checkpoint directory, written after every epoch (model.safetensors + state.json).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -259,6 +262,10 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
     if patience == Some(0) {
         return Err(Fail::input("--patience must be at least 1"));
     }
+    let train_rows = a.train_rows.or(f.train_rows);
+    if train_rows == Some(0) {
+        return Err(Fail::input("--train-rows must be at least 1"));
+    }
     let threads = a.threads.or(f.threads);
     if threads == Some(0) {
         return Err(Fail::input("--threads must be at least 1"));
@@ -283,6 +290,7 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
             val_fraction: a.val_fraction.or(f.val_fraction).unwrap_or(0.1),
             seed,
             standardize: !(a.no_standardize || f.no_standardize.unwrap_or(false)),
+            train_rows,
         },
         model,
         width: a.width.or(f.width).unwrap_or(16),
@@ -425,6 +433,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
             s.prep.val_fraction = p.val_fraction;
             s.prep.seed = p.split_seed;
             s.prep.standardize = p.standardizer.is_some();
+            s.prep.train_rows = p.train_rows;
             s
         }
         None => settings(&a, &file)?,

@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub test_fraction: Option<f64>,
     #[serde(alias = "val_fraction")]
     pub val_fraction: Option<f64>,
+    #[serde(alias = "train_rows")]
+    pub train_rows: Option<usize>,
     pub checkpoint: Option<PathBuf>,
     pub metrics: Option<PathBuf>,
     pub plot: Option<PathBuf>,

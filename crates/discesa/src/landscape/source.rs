@@ -129,6 +129,7 @@ pub fn rows(src: &Source, data_path: &Path, split: Split, n: usize) -> Result<Ro
             val_fraction: p.val_fraction,
             seed: p.split_seed,
             standardize: p.standardizer.is_some(),
+            train_rows: p.train_rows,
         },
     )?;
     let (data, all_rows): (&Dataset, Vec<usize>) = match split {

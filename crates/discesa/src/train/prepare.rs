@@ -24,6 +24,9 @@ pub struct PrepareOptions {
     /// Standardise features with training-split statistics (not images, which are scaled to
     /// `[0, 1]` only).
     pub standardize: bool,
+    /// Train on only the first N training rows of the seeded split: a subset for quick
+    /// experiments, the same rows every time (validation and test sets are unchanged).
+    pub train_rows: Option<usize>,
 }
 
 impl Default for PrepareOptions {
@@ -35,6 +38,7 @@ impl Default for PrepareOptions {
             val_fraction: 0.1,
             seed: 1,
             standardize: true,
+            train_rows: None,
         }
     }
 }
@@ -76,7 +80,7 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
     let note = loaded.csv_report.as_ref().and_then(|r| {
         (r.rows_dropped > 0).then(|| format!("{} rows with missing values dropped", r.rows_dropped))
     });
-    let (mut data, train_rows, val_rows, mut test) = match loaded.test {
+    let (mut data, mut train_rows, val_rows, mut test) = match loaded.test {
         Some(test) => {
             let s = train_val_test_indices(loaded.train.len(), o.val_fraction, 0.0, o.seed)?;
             (loaded.train, s.train, s.validation, test)
@@ -88,6 +92,14 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
             (all, s.train, s.validation, test)
         }
     };
+    if let Some(n) = o.train_rows {
+        if n == 0 {
+            return Err(TrainError::Invalid(
+                "the training subset must have at least 1 row".into(),
+            ));
+        }
+        train_rows.truncate(n);
+    }
     if train_rows.is_empty() || test.is_empty() {
         return Err(TrainError::Invalid(format!(
             "{}: {} rows are too few to split into training ({}) and test ({}) sets",
@@ -120,6 +132,7 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
         test_fraction: o.test_fraction,
         val_fraction: o.val_fraction,
         split_seed: o.seed,
+        train_rows: o.train_rows,
     };
     Ok(Prepared {
         data,
@@ -129,4 +142,48 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
         preprocessing,
         note,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    fn csv(dir: &Path) -> std::path::PathBuf {
+        let mut text = String::from("a,b,y\n");
+        for i in 0..50 {
+            let _ = writeln!(text, "{i},{},{}", i * 2, i % 2);
+        }
+        let path = dir.join("d.csv");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn train_subset_is_the_head_of_the_same_split() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = csv(dir.path());
+        let full = prepare(&path, &PrepareOptions::default()).unwrap();
+        let o = PrepareOptions {
+            train_rows: Some(7),
+            ..PrepareOptions::default()
+        };
+        let sub = prepare(&path, &o).unwrap();
+        assert_eq!(sub.train_rows, full.train_rows[..7].to_vec());
+        assert_eq!(sub.val_rows, full.val_rows);
+        assert_eq!(sub.test.len(), full.test.len());
+        assert_eq!(sub.preprocessing.train_rows, Some(7));
+        // A subset larger than the split keeps every row.
+        let o = PrepareOptions {
+            train_rows: Some(10_000),
+            ..PrepareOptions::default()
+        };
+        assert_eq!(prepare(&path, &o).unwrap().train_rows, full.train_rows);
+        let o = PrepareOptions {
+            train_rows: Some(0),
+            ..PrepareOptions::default()
+        };
+        let e = prepare(&path, &o).err().unwrap().to_string();
+        assert!(e.contains("at least 1 row"), "{e}");
+    }
 }

@@ -25,6 +25,9 @@ pub struct Preprocessing {
     pub val_fraction: f64,
     /// Split seed.
     pub split_seed: u64,
+    /// Training subset: the first N rows of the split (absent: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_rows: Option<usize>,
 }
 
 impl Preprocessing {

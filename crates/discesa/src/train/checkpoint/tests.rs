@@ -14,6 +14,7 @@ fn prep() -> Preprocessing {
         test_fraction: 0.2,
         val_fraction: 0.1,
         split_seed: 1,
+        train_rows: None,
     }
 }
 
