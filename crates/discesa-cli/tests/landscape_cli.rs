@@ -180,6 +180,36 @@ fn interpolation_ends_are_the_checkpoints_losses_on_the_same_rows() {
 }
 
 #[test]
+fn a_single_point_is_computed_without_pictures() {
+    let t = Temp::new("point");
+    let (data, _) = data_csv(&t.0);
+    let a = t.0.join("a");
+    train(&data, &a, &[]);
+    for (grid, shape) in [("0:0:1,0:0:1", vec![1, 1]), ("0:0:1", vec![1])] {
+        let out = t.0.join(format!("out-{}", shape.len()));
+        let args = [
+            "landscape",
+            "--checkpoint",
+            s(&a),
+            "--data",
+            s(&data),
+            "--grid",
+            grid,
+            "--samples",
+            "30",
+            "--output",
+            s(&out),
+        ];
+        ok(&args);
+        let (got, loss) = npy(&out.join("loss.npy"));
+        assert_eq!(got, shape, "{grid}");
+        assert!(loss[0].is_finite(), "{grid}: {loss:?}");
+        assert!(out.join("landscape.json").is_file());
+        assert!(!out.join("contour.png").exists() && !out.join("surface_1d.png").exists());
+    }
+}
+
+#[test]
 fn pca_hessian_surface_resumes_and_keeps_the_file_contract() {
     let t = Temp::new("pca");
     let (data, _) = data_csv(&t.0);

@@ -49,7 +49,9 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
     let loss = out.field(|r| r.loss);
     let (xl, yl) = axis_labels(out);
     let size = FigureSize::default();
-    if !cfg.grid.is_2d() {
+    // One point, or a surface one point wide, has no picture (its values are in the .npy files).
+    let pictured = out.xs.len() >= 2 && (!cfg.grid.is_2d() || out.ys.len() >= 2);
+    if pictured && !cfg.grid.is_2d() {
         let acc = out.field(|r| r.accuracy);
         let name = format!("surface_1d.{ext}");
         let right: Vec<XyLine<'_>> = if out.task == Task::Classification {
@@ -83,7 +85,7 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
             },
         )?;
         files.push(name);
-    } else {
+    } else if pictured {
         let (xs, ys) = (out.xs, out.ys);
         let f = |x: f64, y: f64| bilinear(xs, ys, &loss, x, y);
         let x_range = Some((xs[0], xs[xs.len() - 1]));
