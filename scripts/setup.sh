@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the build needs beyond the Rust toolchain. Today that is a C compiler (for the
-# mimalloc allocator); the script is idempotent and quiet when everything is present.
+# Installs what the build and the tests need beyond the Rust toolchain: a C compiler (for the
+# mimalloc allocator), Open MPI and libclang (the `mpi` feature), and optionally Fashion-MNIST,
+# chromium and node (browser tests). Idempotent and quiet when everything is present.
 set -euo pipefail
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc)
@@ -11,6 +12,30 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "setup: please install: ${need[*]}" >&2; exit 1
   fi
+fi
+
+# MPI (the `mpi` cargo feature and its tests in .ci/run): Open MPI, and libclang for the mpi
+# crate's bindgen. Required by CI; a plain `cargo build` needs none of it.
+mpi_need=()
+command -v mpirun >/dev/null 2>&1 || mpi_need+=(openmpi-bin)
+[ -e /usr/include/x86_64-linux-gnu/openmpi/mpi.h ] || [ -n "$(find /usr/include /usr/lib -name mpi.h -path '*openmpi*' -print -quit 2>/dev/null)" ] \
+  || mpi_need+=(libopenmpi-dev)
+[ -n "$(find /usr/lib /usr/lib64 -name 'libclang*.so*' -print -quit 2>/dev/null)" ] || mpi_need+=(libclang-dev)
+if [ ${#mpi_need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${mpi_need[@]}" >/dev/null
+  else
+    echo "setup: please install: ${mpi_need[*]} (MPI tests)" >&2; exit 1
+  fi
+fi
+
+# Fashion-MNIST (Debian's dataset-fashion-mnist, files in /usr/share/datasets/fashion-mnist).
+# Optional: without it the Fashion-MNIST tests say so and are skipped.
+if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist; } >/dev/null 2>&1 \
+    || echo "setup: could not install dataset-fashion-mnist; the Fashion-MNIST tests will be skipped" >&2
 fi
 
 # Browser tests of `discesa serve` (scripts/browser_tests.sh): Debian's chromium, node and npm,

@@ -1,10 +1,13 @@
 //! `discesa landscape`: loss surfaces of a trained checkpoint along normalised directions, PCA
 //! trajectories and Hessian convexity maps (files described in docs/landscape.md).
 
+use super::train_dist::{mpi_launch, run_ranks, Launch};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
+use discesa::dist::Communicator;
 use discesa::landscape::{
-    run, DirectionKind, Grid, HessianOptions, Ignore, LandscapeConfig, LandscapeError, Norm, Split,
+    run, run_shared, DirectionKind, Grid, HessianOptions, Ignore, LandscapeConfig, LandscapeError,
+    Norm, RankShare, Report, Split,
 };
 use std::path::PathBuf;
 
@@ -154,6 +157,7 @@ fn config(a: &LandscapeArgs) -> Result<LandscapeConfig, Fail> {
     let threads = match a.threads {
         Some(0) => return Err(Fail::input("--threads must be at least 1")),
         Some(t) => t,
+        None if discesa::dist::mpi_rank().is_some() => super::train_dist::threads_per_rank(),
         None => discesa::tensor::num_threads(),
     };
     Ok(LandscapeConfig {
@@ -185,17 +189,37 @@ fn config(a: &LandscapeArgs) -> Result<LandscapeConfig, Fail> {
     })
 }
 
+/// Runs the landscape; under `mpirun` the grid points are shared over the ranks and rank 0
+/// reports and writes the files.
 pub fn run_cmd(a: LandscapeArgs) -> CmdResult {
+    let launch = match mpi_launch()? {
+        Some(n) => Launch::Mpi(n),
+        None => Launch::Solo,
+    };
     let cfg = config(&a)?;
-    let quiet = a.json;
-    let mut last = std::time::Instant::now();
-    let report = run(&cfg, &mut |done, total| {
-        if !quiet && (last.elapsed().as_secs_f64() > 2.0 || done == total) {
-            eprintln!("{done}/{total} points");
-            last = std::time::Instant::now();
+    run_ranks(launch, &|comm: Option<Box<dyn Communicator>>| {
+        let rank = comm.as_ref().map_or(0, |c| c.rank());
+        let quiet = a.json || rank != 0;
+        let mut last = std::time::Instant::now();
+        let mut progress = |done: usize, total: usize| {
+            if !quiet && (last.elapsed().as_secs_f64() > 2.0 || done == total) {
+                eprintln!("{done}/{total} points");
+                last = std::time::Instant::now();
+            }
+        };
+        let report = match comm {
+            None => run(&cfg, &mut progress),
+            Some(mut comm) => run_shared(&cfg, &RankShare::new(comm.as_mut()), &mut progress),
         }
+        .map_err(fail)?;
+        if rank == 0 {
+            print_report(&a, &cfg, &report)?;
+        }
+        Ok(())
     })
-    .map_err(fail)?;
+}
+
+fn print_report(a: &LandscapeArgs, cfg: &LandscapeConfig, report: &Report) -> CmdResult {
     if a.json {
         println!(
             "{}",

@@ -507,6 +507,8 @@ pub fn run(a: TrainArgs) -> CmdResult {
         discesa::tensor::set_num_threads((t / n).max(1));
     } else if let Launch::Threads(_) = launch {
         discesa::tensor::set_num_threads(1);
+    } else if let (Launch::Mpi(_), None) = (launch, s.threads) {
+        discesa::tensor::set_num_threads(super::train_dist::threads_per_rank());
     }
     let ranks = launch.ranks();
     let observer_slot = std::sync::Mutex::new(Some(CliObserver {

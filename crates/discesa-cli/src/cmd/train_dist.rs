@@ -56,6 +56,24 @@ impl Launch {
     }
 }
 
+/// The number of ranks an MPI launcher started, when more than one; an MPI launch of a build
+/// without MPI is bad input (every rank finds it; rank 0 says it).
+pub fn mpi_launch() -> Result<Option<usize>, Fail> {
+    match discesa::dist::mpi_world_size() {
+        Some(n) if n > 1 && !cfg!(feature = "mpi") => Err(Fail::input(
+            "built without MPI support; rebuild with --features mpi",
+        )),
+        Some(n) if n > 1 => Ok(Some(n)),
+        _ => Ok(None),
+    }
+}
+
+/// Kernel threads of one MPI rank when `--threads` is not given: this machine's cores shared
+/// by the ranks running on it.
+pub fn threads_per_rank() -> usize {
+    (discesa::tensor::num_threads() / discesa::dist::local_ranks()).max(1)
+}
+
 /// Batch size from which two in-process workers beat splitting each operation over two
 /// kernel threads (measured with `discesa bench`, MLP 784-256-256-10; see docs/distributed.md).
 const WORKERS_FROM_BATCH: usize = 16;
@@ -68,16 +86,11 @@ pub fn plan(
     batch: usize,
 ) -> Result<(Launch, StrategyOptions), Fail> {
     let launch =
-        match (discesa::dist::mpi_world_size(), d.workers) {
-            (Some(n), _) if n > 1 && !cfg!(feature = "mpi") => {
-                return Err(Fail::input(
-                    "built without MPI support; rebuild with --features mpi",
-                ))
-            }
-            (Some(n), Some(_)) if n > 1 => return Err(Fail::input(
+        match (mpi_launch()?, d.workers) {
+            (Some(_), Some(_)) => return Err(Fail::input(
                 "--workers cannot be combined with an MPI launch (the launcher starts the ranks)",
             )),
-            (Some(n), _) if n > 1 => Launch::Mpi(n),
+            (Some(n), _) => Launch::Mpi(n),
             (_, Some(0)) => return Err(Fail::input("--workers must be at least 1")),
             (_, Some(1)) => Launch::Solo,
             (_, Some(n)) => Launch::Threads(n),

@@ -20,6 +20,20 @@ pub fn mpi_world_size() -> Option<usize> {
     .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
 }
 
+/// How many ranks of this job run on this machine, from the launcher's variables (Open MPI,
+/// MPICH's Hydra, Slurm); 1 when unknown.
+pub fn local_ranks() -> usize {
+    [
+        "OMPI_COMM_WORLD_LOCAL_SIZE",
+        "MPI_LOCALNRANKS",
+        "SLURM_NTASKS_PER_NODE",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+    .filter(|&n: &usize| n > 0)
+    .unwrap_or(1)
+}
+
 /// This process's rank according to the MPI launcher's variables, if launched by one.
 pub fn mpi_rank() -> Option<usize> {
     ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]

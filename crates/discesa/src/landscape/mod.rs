@@ -34,8 +34,8 @@ pub use error::{LandscapeError, Result};
 pub use grid::{Axis, Grid};
 pub use hessian::HessianOptions;
 pub use model::{LossModel, ModuleModel, PointValue, SampleTargets, Samples};
-pub use run::{run, DirectionKind, LandscapeConfig, Report, Split};
-pub use share::{PointResult, PointShare, SingleProcess};
+pub use run::{run, run_shared, DirectionKind, LandscapeConfig, Report, Split};
+pub use share::{PointResult, PointShare, RankShare, SingleProcess};
 
 #[cfg(test)]
 mod tests;

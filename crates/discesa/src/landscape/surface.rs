@@ -126,6 +126,7 @@ pub fn evaluate_grid(
         }
     }
     let pending: Vec<usize> = (0..grid.len()).filter(|&k| !done[k]).collect();
+    let pending = share.pending_of_rank_zero(pending)?;
     let mine = share.mine(&pending);
     let threads = run.threads.max(1);
     let chunk = (threads * 4).max(1);
@@ -179,14 +180,15 @@ pub fn evaluate_grid(
             }
         }
     }
-    let computed = local.len();
-    let mut all = progress
+    // Computed now by all participants together.
+    let computed = pending.len();
+    // Points resumed from the saved progress are known to the rank that read it (rank 0).
+    let resumed = progress
         .results()
         .into_iter()
-        .filter(|r| !mine.contains(&r.index))
-        .collect::<Vec<_>>();
-    let gathered = share.gather(local)?;
-    all.extend(gathered);
+        .filter(|r| !mine.contains(&r.index));
+    local.extend(resumed);
+    let mut all = share.gather(local)?;
     all.sort_by_key(|r| r.index);
     all.dedup_by_key(|r| r.index);
     if all.len() != total {
@@ -194,6 +196,15 @@ pub fn evaluate_grid(
             "{} of {total} grid points were computed",
             all.len()
         )));
+    }
+    if let (Some(dir), true) = (&run.progress_dir, share.size() > 1) {
+        // The saved progress so far held this rank's points only; now it holds every one.
+        let mut full = Progress {
+            fingerprint: run.fingerprint.clone(),
+            points: Vec::with_capacity(all.len()),
+        };
+        all.iter().for_each(|r| full.push(r));
+        write_json_atomic(dir.join(PROGRESS_FILE), &full)?;
     }
     Ok((all, computed))
 }
