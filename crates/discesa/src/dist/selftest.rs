@@ -1,5 +1,5 @@
 //! A conformance check of a [`Communicator`] backend: every primitive with known answers. The
-//! threads backend runs it in the unit tests; `examples/dist_selftest.rs` runs it under
+//! threads backend runs it in the unit tests; `examples/allreduce_bench.rs` runs it under
 //! `mpirun` for the MPI backend.
 
 use super::comm::Communicator;
