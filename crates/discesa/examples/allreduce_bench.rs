@@ -57,7 +57,9 @@ fn main() {
         // Least squares of t = a + b·n; a from the small messages is the latency, b the
         // inverse bandwidth of the large ones.
         let k = points.len() as f64;
-        let (sx, sy) = points.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
+        let (sx, sy) = points
+            .iter()
+            .fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
         let (mx, my) = (sx / k, sy / k);
         let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(a, b), p| {
             (a + (p.0 - mx) * (p.1 - my), b + (p.0 - mx) * (p.0 - mx))
