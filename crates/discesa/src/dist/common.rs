@@ -108,13 +108,33 @@ pub(crate) fn begin(
     Ok(())
 }
 
-/// Validation split over the ranks; the sums are added so every rank gets the same scores.
+/// Batch norm: every rank takes rank 0's running statistics (each rank normalises with its own
+/// batch statistics while training, as DDP does), so validation on any rank scores the model
+/// that rank 0 saves.
+pub(crate) fn share_buffers(comm: &mut dyn Communicator, trainer: &mut Trainer) -> Result<()> {
+    let names: Vec<String> = trainer
+        .buffers()
+        .entries()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    for name in names {
+        let mut v = trainer.buffers().get(&name).unwrap_or_default().to_vec();
+        comm.broadcast_f32(0, &mut v)?;
+        trainer.buffers_mut().set(&name, &v)?;
+    }
+    Ok(())
+}
+
+/// Validation split over the ranks (with rank 0's running statistics); the sums are added so
+/// every rank gets the same scores.
 pub(crate) fn evaluate_shared(
     comm: &mut dyn Communicator,
     trainer: &mut Trainer,
     data: &Dataset,
     rows: &[usize],
 ) -> Result<EvalMetrics> {
+    share_buffers(comm, trainer)?;
     let mine = &rows[shard(rows.len(), comm.size(), comm.rank())];
     let m = if mine.is_empty() {
         None
