@@ -74,8 +74,8 @@ pub fn threads_per_rank() -> usize {
     (discesa::tensor::num_threads() / discesa::dist::local_ranks()).max(1)
 }
 
-/// Batch size from which two in-process workers beat splitting each operation over two
-/// kernel threads (measured with `discesa bench`, MLP 784-256-256-10; see docs/distributed.md).
+/// Batch size from which `--threads T` runs T in-process workers instead of splitting each
+/// operation over T kernel threads (a first estimate; docs/distributed.md says how to check it).
 const WORKERS_FROM_BATCH: usize = 16;
 
 /// Decides the launch and the strategy from the flags, the launcher's environment and the
