@@ -18,43 +18,23 @@ fn valid_range(ow: usize, w: usize, s: usize, off: isize) -> (usize, usize) {
     (lo.min(ow), hi.min(ow).max(lo.min(ow)))
 }
 
-/// One output row of one column-matrix row: where it starts in the column matrix, the input
-/// row it reads (`None` in the vertical padding), the horizontal offset of its taps and the
-/// output columns `[lo, hi)` whose taps fall inside the image.
-#[derive(Clone, Copy)]
-struct RowTask {
-    at: usize,
-    src: Option<usize>,
-    off: isize,
-    lo: usize,
-    hi: usize,
-}
-
-/// Visits every (column-matrix row, output row) pair; the horizontal range depends only on the
-/// kernel column, so it is computed once per column-matrix row, not once per output row.
+/// Visits every (column-matrix row, output row) pair with the input row it reads (`None` in the
+/// vertical padding) and the horizontal offset of its taps.
 #[inline]
-fn for_each_row(g: &ConvGeom, mut f: impl FnMut(RowTask)) {
-    let (sh, sw) = (g.opt.stride[0], g.opt.stride[1]);
+fn for_each_row(g: &ConvGeom, mut f: impl FnMut(usize, Option<usize>, isize)) {
+    let sh = g.opt.stride[0];
     let [ph, pw] = g.opt.padding;
     let [dh, dw] = g.opt.dilation;
-    let p = g.p();
     for ci in 0..g.cg() {
         for ki in 0..g.kh {
             for kj in 0..g.kw {
                 let row = (ci * g.kh + ki) * g.kw + kj;
                 let off = (kj * dw) as isize - pw as isize;
-                let (lo, hi) = valid_range(g.ow, g.w, sw, off);
                 for oy in 0..g.oh {
                     let iy = (oy * sh + ki * dh) as isize - ph as isize;
                     let src =
                         (iy >= 0 && (iy as usize) < g.h).then(|| (ci * g.h + iy as usize) * g.w);
-                    f(RowTask {
-                        at: row * p + oy * g.ow,
-                        src,
-                        off,
-                        lo,
-                        hi,
-                    });
+                    f(row * g.p() + oy * g.ow, src, off);
                 }
             }
         }
@@ -64,25 +44,22 @@ fn for_each_row(g: &ConvGeom, mut f: impl FnMut(RowTask)) {
 /// Fills `col` `[cg·kh·kw, oh·ow]` from one group of one image `src` `[cg, h, w]`.
 pub(crate) fn im2col<T: Element>(src: &[T], g: &ConvGeom, col: &mut [T]) {
     let (ow, w, sw) = (g.ow, g.w, g.opt.stride[1]);
-    for_each_row(g, |t| {
-        let d = &mut col[t.at..t.at + ow];
-        let Some(s0) = t.src else {
+    for_each_row(g, |at, srow, off| {
+        let d = &mut col[at..at + ow];
+        let Some(s0) = srow else {
             d.fill(T::zero());
             return;
         };
-        let (lo, hi) = (t.lo, t.hi);
+        let (lo, hi) = valid_range(ow, w, sw, off);
         d[..lo].fill(T::zero());
         d[hi..].fill(T::zero());
         let s = &src[s0..s0 + w];
         if sw == 1 {
-            let a = (lo as isize + t.off) as usize;
-            // An element loop: rows are short (tens of values), a memcpy call costs more.
-            for (x, &v) in d[lo..hi].iter_mut().zip(&s[a..a + (hi - lo)]) {
-                *x = v;
-            }
+            let a = (lo as isize + off) as usize;
+            d[lo..hi].copy_from_slice(&s[a..a + (hi - lo)]);
         } else {
             for (ox, v) in d[lo..hi].iter_mut().enumerate() {
-                *v = s[(((lo + ox) * sw) as isize + t.off) as usize];
+                *v = s[(((lo + ox) * sw) as isize + off) as usize];
             }
         }
     });
@@ -91,19 +68,19 @@ pub(crate) fn im2col<T: Element>(src: &[T], g: &ConvGeom, col: &mut [T]) {
 /// Adds the column matrix `col` back into one group of one image `dst` `[cg, h, w]`.
 pub(crate) fn col2im<T: Element>(col: &[T], g: &ConvGeom, dst: &mut [T]) {
     let (ow, w, sw) = (g.ow, g.w, g.opt.stride[1]);
-    for_each_row(g, |t| {
-        let Some(s0) = t.src else { return };
-        let (lo, hi) = (t.lo, t.hi);
-        let c = &col[t.at..t.at + ow];
+    for_each_row(g, |at, srow, off| {
+        let Some(s0) = srow else { return };
+        let (lo, hi) = valid_range(ow, w, sw, off);
+        let c = &col[at..at + ow];
         let d = &mut dst[s0..s0 + w];
         if sw == 1 {
-            let a = (lo as isize + t.off) as usize;
+            let a = (lo as isize + off) as usize;
             for (x, &v) in d[a..a + (hi - lo)].iter_mut().zip(&c[lo..hi]) {
                 *x += v;
             }
         } else {
             for (ox, &v) in c[lo..hi].iter().enumerate() {
-                d[(((lo + ox) * sw) as isize + t.off) as usize] += v;
+                d[(((lo + ox) * sw) as isize + off) as usize] += v;
             }
         }
     });
