@@ -33,12 +33,23 @@ impl std::fmt::Display for Fail {
     }
 }
 
+/// Longest message printed: the messages themselves quote at most
+/// [`discesa::snippet::MAX_SHOWN`] characters of any input, this bounds the whole line.
+const MAX_MESSAGE: usize = 400;
+
 fn one_line(s: &str) -> String {
-    s.split('\n')
+    let line = s
+        .split('\n')
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" | ")
+        .join(" | ");
+    let n = line.chars().count();
+    if n <= MAX_MESSAGE {
+        return line;
+    }
+    let head: String = line.chars().take(MAX_MESSAGE - 40).collect();
+    format!("{head}… (message of {n} characters cut)")
 }
 
 /// Result of a command.
@@ -53,5 +64,13 @@ mod tests {
         let f = Fail::input("a\nb\n\n c");
         assert_eq!(f.message, "a | b |  c");
         assert_eq!(f.code, 2);
+    }
+
+    #[test]
+    fn a_huge_message_is_cut() {
+        let f = Fail::runtime(format!("bad: {}", "y".repeat(10_000)));
+        assert!(f.message.chars().count() <= MAX_MESSAGE, "{}", f.message);
+        assert!(f.message.ends_with("characters cut)"));
+        assert_eq!(f.code, 1);
     }
 }

@@ -4,6 +4,8 @@
 use crate::fail::Fail;
 use discesa::formula::{Formula, FormulaError};
 use discesa::plot::FigureSize;
+use discesa::snippet::short;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use std::path::Path;
 
@@ -26,7 +28,7 @@ pub fn formula_at(
     let x = match point {
         Some(p) => f.bind(p).map_err(|e| match e {
             FormulaError::Point { text, error } => {
-                Fail::input(format!("malformed {flag} '{text}': {error}"))
+                Fail::input(format!("malformed {flag} '{}': {error}", short(&text)))
             }
             other => fail(other),
         })?,
@@ -35,9 +37,9 @@ pub fn formula_at(
             let example: Vec<String> = f.variables().iter().map(|v| format!("{v}=1")).collect();
             return Err(Fail::input(format!(
                 "'{}' has variables {}: give their values with {flag} {}",
-                f.text(),
-                f.variables().join(", "),
-                example.join(",")
+                short(f.text()),
+                short(&f.variables().join(", ")),
+                short(&example.join(","))
             )));
         }
     };
@@ -49,14 +51,15 @@ pub fn number(flag: &str, text: &str) -> Result<f64, Fail> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(Fail::input(format!(
-            "{flag} '{text}' is not a finite number"
+            "{flag} '{}' is not a finite number",
+            short(text)
         ))),
     }
 }
 
 /// A canvas size written `WIDTHxHEIGHT`.
 pub fn size(text: &str) -> Result<FigureSize, Fail> {
-    let bad = || Fail::input(format!("--size '{text}' must look like 800x600"));
+    let bad = || Fail::input(format!("--size '{}' must look like 800x600", short(text)));
     let (w, h) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
     let width = w.trim().parse().map_err(|_| bad())?;
     let height = h.trim().parse().map_err(|_| bad())?;
@@ -87,9 +90,10 @@ pub fn num(v: f64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A JSON object that keeps its keys in insertion order (variables in order of appearance).
+/// A JSON object that keeps its keys in insertion order (variables in order of appearance),
+/// serialised by serde_json (`serde_json::Map` would sort the keys).
 #[derive(Default)]
-pub struct Obj(Vec<(String, String)>);
+pub struct Obj(Vec<(String, Json)>);
 
 impl Obj {
     /// An empty object.
@@ -99,7 +103,7 @@ impl Obj {
 
     /// Adds a field.
     pub fn field(mut self, key: &str, value: impl Into<Json>) -> Obj {
-        self.0.push((key.to_string(), value.into().0));
+        self.0.push((key.to_string(), value.into()));
         self
     }
 
@@ -113,58 +117,71 @@ impl Obj {
 
     /// The object as compact JSON text.
     pub fn render(&self) -> String {
-        let body: Vec<String> = self
-            .0
-            .iter()
-            .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
-            .collect();
-        format!("{{{}}}", body.join(","))
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-/// Already-rendered JSON text.
-pub struct Json(pub String);
+impl Serialize for Obj {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// A field's value: any JSON value, or ordered objects.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Json {
+    /// A value (numbers already `null` when not finite).
+    Value(Value),
+    /// An ordered object.
+    Obj(Obj),
+    /// A list of ordered objects.
+    List(Vec<Obj>),
+}
 
 impl From<Value> for Json {
     fn from(v: Value) -> Json {
-        Json(v.to_string())
+        Json::Value(v)
     }
 }
 
 impl From<Obj> for Json {
     fn from(o: Obj) -> Json {
-        Json(o.render())
+        Json::Obj(o)
     }
 }
 
 impl From<Vec<Obj>> for Json {
     fn from(items: Vec<Obj>) -> Json {
-        let parts: Vec<String> = items.iter().map(Obj::render).collect();
-        Json(format!("[{}]", parts.join(",")))
+        Json::List(items)
     }
 }
 
 impl From<&str> for Json {
     fn from(s: &str) -> Json {
-        Json(Value::String(s.to_string()).to_string())
+        Json::Value(Value::String(s.to_string()))
     }
 }
 
 impl From<f64> for Json {
     fn from(v: f64) -> Json {
-        Json(num(v).to_string())
+        Json::Value(num(v))
     }
 }
 
 impl From<bool> for Json {
     fn from(v: bool) -> Json {
-        Json(v.to_string())
+        Json::Value(Value::Bool(v))
     }
 }
 
 impl From<usize> for Json {
     fn from(v: usize) -> Json {
-        Json(v.to_string())
+        Json::Value(Value::from(v))
     }
 }
 
@@ -200,10 +217,12 @@ mod tests {
         let names = vec!["y".to_string(), "x".to_string()];
         let o = Obj::numbers(&names, &[1.5, f64::NAN]).render();
         assert_eq!(o, r#"{"y":1.5,"x":null}"#);
-        let v: Value =
-            serde_json::from_str(&Obj::new().field("a", "q\"").field("b", o.as_str()).render())
-                .unwrap();
-        assert_eq!(v["a"], "q\"");
+        let nested = Obj::new()
+            .field("a", "q\"")
+            .field("b", Obj::numbers(&names, &[2.0, -0.0]))
+            .field("c", vec![Obj::new().field("k", true)])
+            .render();
+        assert_eq!(nested, r#"{"a":"q\"","b":{"y":2.0,"x":0.0},"c":[{"k":true}]}"#);
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn run(a: HessianArgs) -> CmdResult {
             .field("hessian", serde_json::Value::from(rows))
             .field(
                 "eigenvalues",
-                Json(serde_json::Value::from(r.eigenvalues.clone()).to_string()),
+                Json::Value(serde_json::Value::from(r.eigenvalues.clone())),
             )
             .field("kind", r.kind.name())
             .field("critical_point", r.critical_point);

@@ -1,5 +1,6 @@
 //! The error type shared by every reader and helper of the `data` module.
 
+use crate::snippet::short;
 use std::path::PathBuf;
 
 /// Result alias used throughout the `data` module.
@@ -58,10 +59,11 @@ pub enum DataError {
     },
     /// The requested target column is not in the header.
     #[error(
-        "{}: no column named '{name}'{}; available columns: {}",
+        "{}: no column named '{}'{}; available columns: {}",
         .path.display(),
+        short(name),
         suggestion_suffix(.suggestion.as_deref()),
-        .available.join(", ")
+        short(&.available.join(", "))
     )]
     MissingTarget {
         /// File involved.
@@ -87,9 +89,10 @@ pub enum DataError {
     },
     /// A column that is mostly numbers holds a cell that is not a finite number.
     #[error(
-        "{}: line {line}, column '{column}' (#{column_number}): '{value}' is not a finite number, \
+        "{}: line {line}, column '{column}' (#{column_number}): '{}' is not a finite number, \
          but most cells of this column are numbers",
-        .path.display()
+        .path.display(),
+        short(value)
     )]
     NonNumericCell {
         /// File involved.
@@ -104,7 +107,7 @@ pub enum DataError {
         value: String,
     },
     /// A class label given as a number is not an integer.
-    #[error("{}: line {line}, target column '{column}': class label '{value}' is not an integer", .path.display())]
+    #[error("{}: line {line}, target column '{column}': class label '{}' is not an integer", .path.display(), short(value))]
     NonIntegerLabel {
         /// File involved.
         path: PathBuf,
@@ -151,9 +154,10 @@ pub enum DataError {
     },
     /// A file to encode with a saved schema has a column the schema does not know.
     #[error(
-        "{}: column '{column}' was not present when the schema was built; known columns: {}",
+        "{}: column '{}' was not present when the schema was built; known columns: {}",
         .path.display(),
-        .known.join(", ")
+        short(column),
+        short(&.known.join(", "))
     )]
     UnseenColumn {
         /// File involved.
@@ -173,10 +177,11 @@ pub enum DataError {
     },
     /// A text cell holds a category (or class) that was not seen when the schema was built.
     #[error(
-        "{}: line {line}, column '{column}': category '{value}' was not seen in the training data; \
+        "{}: line {line}, column '{column}': category '{}' was not seen in the training data; \
          known categories: {}",
         .path.display(),
-        .known.join(", ")
+        short(value),
+        short(&.known.join(", "))
     )]
     UnseenCategory {
         /// File involved.

@@ -1,6 +1,7 @@
 //! Errors of formula analysis: each names the formula's text, the variable or the point involved.
 
 use crate::expr::{ParseError, PointError};
+use crate::snippet::{around, short};
 
 /// Why a formula could not be analysed at a point.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -16,7 +17,7 @@ pub enum FormulaError {
         source_error: ParseError,
     },
     /// A point (`--at`, `--from`) that does not read as `name=value` pairs.
-    #[error("malformed point '{text}': {error}")]
+    #[error("malformed point '{}': {error}", short(text))]
     Point {
         /// The point as written.
         text: String,
@@ -24,7 +25,12 @@ pub enum FormulaError {
         error: PointError,
     },
     /// The formula uses a variable the point does not give.
-    #[error("variable '{name}' (column {column} of '{formula}') has no value: add {name}=... to the point")]
+    #[error(
+        "variable '{}' (column {column} of '{}') has no value: add {}=... to the point",
+        short(name),
+        short(formula),
+        short(name)
+    )]
     MissingVariable {
         /// The variable.
         name: String,
@@ -34,7 +40,12 @@ pub enum FormulaError {
         formula: String,
     },
     /// The point gives a variable the formula does not use (usually a typo).
-    #[error("unknown variable '{name}' in the point: '{formula}' has {known}")]
+    #[error(
+        "unknown variable '{}' in the point: '{}' has {}",
+        short(name),
+        short(formula),
+        short(known)
+    )]
     UnknownVariable {
         /// The name given in the point.
         name: String,
@@ -57,7 +68,7 @@ pub enum FormulaError {
     #[error("{0}")]
     BadOption(String),
     /// The engine refused an operation (should not happen for well-formed formulas).
-    #[error("engine error while evaluating '{formula}': {detail}")]
+    #[error("engine error while evaluating '{}': {detail}", short(formula))]
     Engine {
         /// The formula's text.
         formula: String,
@@ -72,15 +83,12 @@ pub enum FormulaError {
 impl FormulaError {
     /// A parse error folded onto one line, marking the bad text inside the formula.
     pub fn from_parse(source: &str, err: ParseError) -> FormulaError {
-        let chars: Vec<char> = source
+        let text: String = source
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let start = err.column.saturating_sub(1).min(chars.len());
-        let end = (start + err.len.max(1)).min(chars.len());
-        let before: String = chars[..start].iter().collect();
-        let marked: String = chars[start..end].iter().collect();
-        let after: String = chars[end..].iter().collect();
+        let start = err.column.saturating_sub(1);
+        let (before, marked, after) = around(&text, start, start + err.len.max(1));
         let shown = if marked.is_empty() {
             format!("{before} >>here<<")
         } else {
@@ -115,5 +123,19 @@ mod tests {
         let src = "x +";
         let msg = FormulaError::from_parse(src, parse(src).unwrap_err()).to_string();
         assert!(msg.contains("x >>+<<"), "{msg}");
+    }
+
+    #[test]
+    fn a_long_formula_is_cut_around_the_column_it_names() {
+        let src = format!("{})", "x+".repeat(5000));
+        let e = FormulaError::from_parse(&src, parse(&src).unwrap_err());
+        let msg = e.to_string();
+        assert!(msg.contains("x+>>)<<"), "{msg}");
+        assert!(msg.contains("column 10001"), "{msg}");
+        assert!(
+            msg.chars().count() < 250,
+            "{} characters: {msg}",
+            msg.chars().count()
+        );
     }
 }

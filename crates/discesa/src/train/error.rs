@@ -64,11 +64,16 @@ pub enum TrainError {
 
 impl TrainError {
     /// True when the error comes from the user's input (data, flags, checkpoint contents)
-    /// rather than from the run itself.
+    /// rather than from the run itself; failing to write an output file (metrics, figure,
+    /// checkpoint) is the run's failure, as in every subcommand.
     pub fn is_input_error(&self) -> bool {
         !matches!(
             self,
-            TrainError::NonFinite { .. } | TrainError::Io { .. } | TrainError::Dist(_)
+            TrainError::NonFinite { .. }
+                | TrainError::Io { .. }
+                | TrainError::File(_)
+                | TrainError::Plot(_)
+                | TrainError::Dist(_)
         )
     }
 }
