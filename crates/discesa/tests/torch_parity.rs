@@ -106,6 +106,7 @@ fn save_ours(dir: &Path, spec: ModelSpec) {
         val_fraction: 0.0,
         split_seed: 1,
         train_rows: None,
+        target_scale: None,
     };
     save_checkpoint(dir, &t, &prep, None).unwrap();
     let x = data.features()[40 * 144..].to_vec();

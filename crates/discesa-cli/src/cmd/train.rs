@@ -11,6 +11,7 @@ use discesa::data::Task;
 use discesa::dist::{write_trace, Communicator, DistSteps, StrategyOptions, Timeline};
 use discesa::nn::Activation;
 use discesa::optim::{OptimOptions, OptimizerKind, Schedule};
+use discesa::snippet::short;
 use discesa::train::{
     init_from_state_dict, load_checkpoint, plot_grad_norms, plot_training_curves, prepare,
     save_checkpoint, save_epoch_snapshot, write_metrics, Augment, Console, EpochRecord, Observer,
@@ -71,10 +72,12 @@ pub struct TrainArgs {
     /// Learning rate (positive).
     #[arg(long)]
     lr: Option<f64>,
-    /// Rows per step.
+    /// Rows per step. Default: 64, or about a tenth of the training rows (at least 8) for
+    /// fewer than 640.
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Epochs (total, also when resuming).
+    /// Epochs (total, also when resuming). Default: from the data size (at most 200), with
+    /// early stopping after 10 epochs without a better validation loss.
     #[arg(long)]
     epochs: Option<usize>,
     /// Seed of initialisation, split, shuffling and dropout.
@@ -125,6 +128,10 @@ pub struct TrainArgs {
     /// Do not standardise CSV features.
     #[arg(long)]
     no_standardize: bool,
+    /// Train regression on the raw target instead of the target standardised with the
+    /// training split's mean and standard deviation.
+    #[arg(long)]
+    no_standardize_target: bool,
     /// Print one JSON object with the results at the end.
     #[arg(long)]
     json: bool,
@@ -153,8 +160,13 @@ fn parse_list<T: std::str::FromStr>(what: &str, s: &str) -> Result<Vec<T>, Fail>
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            p.parse::<T>()
-                .map_err(|_| Fail::input(format!("--{what}: `{p}` is not a valid number in `{s}`")))
+            p.parse::<T>().map_err(|_| {
+                Fail::input(format!(
+                    "--{what}: `{}` is not a valid number in `{}`",
+                    short(p),
+                    short(s)
+                ))
+            })
         })
         .collect()
 }
@@ -178,6 +190,43 @@ struct Settings {
     mlp: MlpSettings,
     train: TrainConfig,
     threads: Option<usize>,
+    /// Neither --epochs nor a config file chose the number of epochs.
+    auto_epochs: bool,
+    /// Neither --batch-size nor a config file chose the batch size.
+    auto_batch_size: bool,
+    standardize_target: bool,
+}
+
+/// Batch size for data of at least 10 such batches.
+const DEFAULT_BATCH_SIZE: usize = 64;
+/// Smallest batch size chosen for small data.
+const MIN_AUTO_BATCH_SIZE: usize = 8;
+
+/// Batch size for `rows` training rows when the user chose none: [`DEFAULT_BATCH_SIZE`], or
+/// about ten steps per epoch for small data, which otherwise gets too few steps to converge.
+fn auto_batch_size(rows: usize) -> usize {
+    rows.div_ceil(10)
+        .clamp(MIN_AUTO_BATCH_SIZE, DEFAULT_BATCH_SIZE)
+}
+
+/// Most epochs chosen from the data size (scikit-learn's MLP default `max_iter`).
+const MAX_AUTO_EPOCHS: usize = 200;
+/// Fewest epochs chosen from the data size.
+const MIN_AUTO_EPOCHS: usize = 20;
+/// Optimisation steps the chosen number of epochs aims at.
+const AUTO_STEPS: usize = 10_000;
+/// Early-stopping patience when the number of epochs is chosen (scikit-learn's
+/// `n_iter_no_change`).
+const AUTO_PATIENCE: usize = 10;
+
+/// Epochs for `rows` training rows in batches of `batch_size` when the user chose none: about
+/// [`AUTO_STEPS`] steps, within [`MIN_AUTO_EPOCHS`]..=[`MAX_AUTO_EPOCHS`], so that small data
+/// sets get enough steps and large ones are not passed over 200 times.
+fn auto_epochs(rows: usize, batch_size: usize) -> usize {
+    let batches = rows.div_ceil(batch_size).max(1);
+    AUTO_STEPS
+        .div_ceil(batches)
+        .clamp(MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS)
 }
 
 fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
@@ -236,8 +285,10 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
         .parse()
         .map_err(|e| Fail::input(format!("--optimizer: {e}")))?;
     let lr = check_positive("lr", a.lr.or(f.lr).unwrap_or(1e-3))?;
-    let batch_size = a.batch_size.or(f.batch_size).unwrap_or(64);
-    let epochs = a.epochs.or(f.epochs).unwrap_or(20);
+    let chosen_batch_size = a.batch_size.or(f.batch_size);
+    let batch_size = chosen_batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    let chosen_epochs = a.epochs.or(f.epochs);
+    let epochs = chosen_epochs.unwrap_or(MAX_AUTO_EPOCHS);
     if batch_size == 0 || epochs == 0 {
         return Err(Fail::input("--batch-size and --epochs must be at least 1"));
     }
@@ -316,6 +367,9 @@ fn settings(a: &TrainArgs, f: &FileConfig) -> Result<Settings, Fail> {
             ..TrainConfig::default()
         },
         threads,
+        auto_epochs: chosen_epochs.is_none(),
+        auto_batch_size: chosen_batch_size.is_none(),
+        standardize_target: !(a.no_standardize_target || f.no_standardize_target.unwrap_or(false)),
     })
 }
 
@@ -434,6 +488,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
             s.prep.seed = p.split_seed;
             s.prep.standardize = p.standardizer.is_some();
             s.prep.train_rows = p.train_rows;
+            s.standardize_target = p.target_scale.is_some();
             s
         }
         None => settings(&a, &file)?,
@@ -441,9 +496,32 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if let Some(n) = s.threads {
         discesa::tensor::set_num_threads(n);
     }
-    let prepared = prepare(&s.data, &s.prep).map_err(fail)?;
+    let mut prepared = prepare(&s.data, &s.prep).map_err(fail)?;
+    if !s.standardize_target {
+        prepared.preprocessing.target_scale = None;
+    }
     if let Some(note) = &prepared.note {
         eprintln!("note: {note}");
+    }
+    if let Some(note) = &prepared.task_note {
+        eprintln!("note: {note}");
+    }
+    let mut s = s;
+    if s.auto_batch_size && resume_from.is_none() {
+        s.train.batch_size = auto_batch_size(prepared.train_rows.len());
+    }
+    if s.auto_epochs && resume_from.is_none() {
+        s.train.epochs = auto_epochs(prepared.train_rows.len(), s.train.batch_size);
+        let patience = *s.train.patience.get_or_insert(AUTO_PATIENCE);
+        eprintln!(
+            "note: up to {} epochs (from {} training rows in batches of {}), stopping after {} \
+             epochs without a better validation loss and keeping the best epoch's weights; \
+             --epochs and --patience choose",
+            s.train.epochs,
+            prepared.train_rows.len(),
+            s.train.batch_size,
+            patience
+        );
     }
     let task = prepared.data.task();
     let class_names = prepared.data.class_names().map(<[String]>::to_vec);
@@ -493,6 +571,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
                 let choice = s.model.unwrap_or(ModelChoice::Mlp);
                 let model = model_spec(choice, s.width, &s.mlp, &shape)?;
                 let mut t = Trainer::new(model, task, s.train.clone()).map_err(fail)?;
+                t.set_target_scale(prepared.preprocessing.target_scale);
                 if let Some(path) = &a.init {
                     init_from_state_dict(&mut t, path)
                         .map_err(|e| Fail::input(format!("--init: {e}")))?;

@@ -51,6 +51,8 @@ pub struct FileConfig {
     pub patience: Option<usize>,
     #[serde(alias = "no_standardize")]
     pub no_standardize: Option<bool>,
+    #[serde(alias = "no_standardize_target")]
+    pub no_standardize_target: Option<bool>,
 }
 
 impl FileConfig {

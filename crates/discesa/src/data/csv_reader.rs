@@ -132,7 +132,11 @@ fn infer_schema(table: &RawTable, options: &CsvOptions) -> Result<CsvSchema> {
     let numeric = is_numeric_column(table, target);
     let classification = match options.task {
         Some(task) => task == Task::Classification,
-        None => !numeric || options.n_classes.is_some(),
+        None => {
+            !numeric
+                || options.n_classes.is_some()
+                || few_integer_values(kept.iter().map(|(r, _)| &r[target]))
+        }
     };
     let kind = match (classification, numeric) {
         (false, false) => {
@@ -191,6 +195,30 @@ fn infer_schema(table: &RawTable, options: &CsvOptions) -> Result<CsvSchema> {
         },
         delimiter: options.delimiter,
     })
+}
+
+/// At most this many distinct values make an integer target a class label.
+const MAX_INFERRED_CLASSES: usize = 20;
+
+/// A numeric target whose cells are all integers with few distinct values (at most
+/// [`MAX_INFERRED_CLASSES`], and each seen at least twice on average) names classes, as the
+/// `digit` column of the digits data does; anything else is a regression value.
+fn few_integer_values<'a>(cells: impl Iterator<Item = &'a str>) -> bool {
+    let mut distinct = BTreeSet::new();
+    let mut n = 0usize;
+    for cell in cells {
+        match parse_number(cell) {
+            Some(v) if v.fract() == 0.0 && v.abs() < 1e9 => {
+                distinct.insert(v as i64);
+                n += 1;
+            }
+            _ => return false,
+        }
+        if distinct.len() > MAX_INFERRED_CLASSES {
+            return false;
+        }
+    }
+    n > 0 && distinct.len() * 2 <= n
 }
 
 /// More than half of the non-missing cells are numbers (an all-missing column counts as numeric).
@@ -293,6 +321,48 @@ n/a,red,40,b
             read_csv(&text, &opts(None, None, Some(2))),
             Err(DataError::TargetNotNumeric { .. })
         ));
+    }
+
+    #[test]
+    fn few_distinct_integers_are_classes_many_are_values() {
+        let dir = TempDir::new("csv_few");
+        let mut text = String::from("x,y\n");
+        for i in 0..40 {
+            text.push_str(&format!("{i},{}\n", i % 4));
+        }
+        let p = dir.write("few.csv", &text);
+        let cls = read_csv(&p, &opts(None, None, None)).unwrap();
+        assert_eq!(cls.dataset.class_names().unwrap(), &["0", "1", "2", "3"]);
+        assert!(matches!(
+            cls.schema.target.kind,
+            TargetKind::IntegerClasses {
+                declared: false,
+                ..
+            }
+        ));
+        // Told otherwise, or with a fraction, or with many distinct values: regression.
+        let reg = read_csv(&p, &opts(None, Some(Task::Regression), None)).unwrap();
+        assert_eq!(reg.dataset.task(), Task::Regression);
+        let frac = dir.write("frac.csv", text.replace(",3\n", ",3.5\n"));
+        assert_eq!(
+            read_csv(&frac, &opts(None, None, None))
+                .unwrap()
+                .dataset
+                .task(),
+            Task::Regression
+        );
+        let mut many = String::from("x,y\n");
+        for i in 0..40 {
+            many.push_str(&format!("{i},{}\n", i * 3));
+        }
+        let many = dir.write("many.csv", &many);
+        assert_eq!(
+            read_csv(&many, &opts(None, None, None))
+                .unwrap()
+                .dataset
+                .task(),
+            Task::Regression
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod prepare;
 mod progress;
 mod runner;
 mod snapshots;
+mod target_scale;
 mod trainer;
 
 #[cfg(test)]
@@ -42,8 +43,8 @@ mod tests;
 
 pub use augment::Augment;
 pub use checkpoint::{
-    init_from_state_dict, load_checkpoint, save_checkpoint, sha256_hex, Checkpoint,
-    CheckpointState, Preprocessing, PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
+    init_from_state_dict, load_checkpoint, read_state_dict, save_checkpoint, sha256_hex,
+    Checkpoint, CheckpointState, Preprocessing, PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
 };
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
@@ -53,4 +54,5 @@ pub use prepare::{prepare, PrepareOptions, Prepared};
 pub use progress::{Console, Observer, Silent};
 pub use runner::{LocalSteps, StepOutcome, StepRunner};
 pub use snapshots::{save_epoch_snapshot, snapshot_name};
+pub use target_scale::TargetScale;
 pub use trainer::{BatchLoss, EvalMetrics, GradReady, TrainProgress, Trainer};

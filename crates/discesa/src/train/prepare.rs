@@ -2,9 +2,10 @@
 //! with training statistics only, and record the preprocessing for evaluation and prediction.
 
 use super::checkpoint::Preprocessing;
-use super::{Result, TrainError};
+use super::{Result, TargetScale, TrainError};
 use crate::data::{
-    load, train_val_test_indices, DataFormat, Dataset, LoadOptions, Standardizer, Task,
+    load, train_val_test_indices, DataFormat, Dataset, LoadOptions, Standardizer, TargetKind,
+    Targets, Task,
 };
 use std::path::Path;
 
@@ -57,6 +58,8 @@ pub struct Prepared {
     pub preprocessing: Preprocessing,
     /// Dropped-row summary for CSV input, for the user.
     pub note: Option<String>,
+    /// How the task was chosen when it was inferred from a numeric target (for the user).
+    pub task_note: Option<String>,
 }
 
 /// Loads and splits `path`.
@@ -118,6 +121,27 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
     } else {
         None
     };
+    // Regression targets are standardised with the training rows' statistics (the caller may
+    // drop the scale to train on raw targets).
+    let target_scale = match data.targets() {
+        Targets::Values(v) => TargetScale::fit(v, &train_rows),
+        Targets::Classes { .. } => None,
+    };
+    let task_note = match (&o.task, loaded.csv_schema.as_ref().map(|s| &s.target)) {
+        (None, Some(t)) => match &t.kind {
+            TargetKind::IntegerClasses {
+                values,
+                declared: false,
+            } => Some(format!(
+                "target '{}' has {} distinct integer values: taken as classification \
+                 (--task regression to change)",
+                t.name,
+                values.len()
+            )),
+            _ => None,
+        },
+        _ => None,
+    };
     let preprocessing = Preprocessing {
         format: match format {
             DataFormat::Csv => "csv",
@@ -133,6 +157,7 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
         val_fraction: o.val_fraction,
         split_seed: o.seed,
         train_rows: o.train_rows,
+        target_scale,
     };
     Ok(Prepared {
         data,
@@ -141,6 +166,7 @@ pub fn prepare(path: &Path, o: &PrepareOptions) -> Result<Prepared> {
         test,
         preprocessing,
         note,
+        task_note,
     })
 }
 

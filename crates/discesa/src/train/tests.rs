@@ -1,6 +1,6 @@
 use super::test_util::{blobs, line};
 use super::*;
-use crate::data::Task;
+use crate::data::{Dataset, Targets, Task};
 use crate::nn::{Activation, MlpConfig};
 use crate::optim::OptimizerKind;
 
@@ -259,4 +259,101 @@ fn split_step_gives_the_gradient_and_the_sgd_update() {
         assert_eq!(*p, q - 0.1f32 * d);
     }
     assert!(t.apply_gradient(&mut g[..3].to_vec()).is_err());
+}
+
+#[test]
+fn standardised_target_trains_in_model_units_and_reports_the_targets_units() {
+    // y in the hundreds: 200 (2 x0 − x1 + 0.5) + 500.
+    let base = line(200);
+    let (features, names, targets) = base.into_parts();
+    let Targets::Values(y) = targets else {
+        panic!()
+    };
+    let big: Vec<f32> = y.iter().map(|v| v * 200.0 + 500.0).collect();
+    let data = Dataset::new(features, names, Targets::Values(big.clone())).unwrap();
+    let rows: Vec<usize> = (0..160).collect();
+    let test: Vec<usize> = (160..200).collect();
+    let model = MlpConfig {
+        inputs: 2,
+        hidden: vec![16],
+        outputs: 1,
+        activation: Activation::Tanh,
+        dropout: vec![],
+    };
+    let config = TrainConfig {
+        epochs: 60,
+        batch_size: 16,
+        lr: 0.01,
+        ..TrainConfig::default()
+    };
+    let run = |scale: Option<TargetScale>| {
+        let mut t = Trainer::new(model.clone(), Task::Regression, config.clone()).unwrap();
+        t.set_target_scale(scale);
+        t.fit(&data, &rows, &[], &mut Silent).unwrap();
+        let m = t.evaluate(&data, &test).unwrap();
+        let x: Vec<f32> = test.iter().flat_map(|&r| data.row(r).unwrap()).collect();
+        let pred = t.predict(&x).unwrap();
+        let mae = pred
+            .iter()
+            .zip(&test)
+            .map(|(p, &r)| f64::from((p - big[r]).abs()))
+            .sum::<f64>()
+            / test.len() as f64;
+        (m, mae)
+    };
+    let scale = TargetScale::fit(&big, &rows).unwrap();
+    let (scaled, scaled_pred_mae) = run(Some(scale));
+    let (raw, _) = run(None);
+    // The reported MAE is in the target's units: it matches the predictions' own MAE.
+    let mae = scaled.mae.unwrap();
+    assert!(
+        (mae - scaled_pred_mae).abs() < 1e-3 * mae.max(1.0),
+        "{mae} vs {scaled_pred_mae}"
+    );
+    assert!(mae < 30.0, "standardised target: test MAE {mae}");
+    assert!(
+        raw.mae.unwrap() > 3.0 * mae,
+        "raw target {raw:?} vs standardised {scaled:?}"
+    );
+    // A classification trainer ignores a scale.
+    let mut c = Trainer::new(classifier(vec![4], vec![]), Task::Classification, config).unwrap();
+    c.set_target_scale(Some(scale));
+    assert_eq!(c.target_scale(), None);
+}
+
+#[test]
+fn early_stopping_ends_with_the_best_epochs_weights() {
+    let data = blobs(150);
+    let rows: Vec<usize> = (0..120).collect();
+    let val: Vec<usize> = (120..150).collect();
+    // A learning rate high enough that the validation loss goes up and down.
+    let config = TrainConfig {
+        epochs: 60,
+        batch_size: 8,
+        lr: 0.05,
+        patience: Some(4),
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(
+        classifier(vec![32], vec![0.3]),
+        Task::Classification,
+        config,
+    )
+    .unwrap();
+    t.fit(&data, &rows, &val, &mut Silent).unwrap();
+    let p = t.progress().clone();
+    let losses: Vec<f64> = p.history.iter().map(|r| r.val_loss.unwrap()).collect();
+    let (best_i, best) = losses
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    assert!(p.stopped_early, "{losses:?}");
+    assert_eq!(p.best_epoch, Some(best_i + 1));
+    assert!(
+        *losses.last().unwrap() > *best,
+        "the last epoch was the best: nothing to restore"
+    );
+    let now = t.evaluate(&data, &val).unwrap().loss;
+    assert_eq!(now, *best, "the weights are not the best epoch's");
 }

@@ -15,7 +15,7 @@
 use super::augment::augment_key;
 use super::history::EpochRecord;
 use super::runner::{LocalSteps, StepRunner};
-use super::{Observer, Result, TrainConfig, TrainError};
+use super::{Observer, Result, TargetScale, TrainConfig, TrainError};
 use crate::autodiff::{Tape, Var};
 use crate::data::{Dataset, Targets, Task};
 use crate::nn::{
@@ -45,6 +45,10 @@ pub struct TrainProgress {
     pub bad_epochs: usize,
     /// True once early stopping has ended the run.
     pub stopped_early: bool,
+    /// The epoch with the best validation loss, whose weights the run ends with when it
+    /// stops early or reaches its last epoch with early stopping on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
     /// Every completed epoch's record.
     pub history: Vec<EpochRecord>,
 }
@@ -102,6 +106,15 @@ pub struct Trainer {
     labels: Vec<usize>,
     order: Vec<usize>,
     aug_tmp: Vec<f32>,
+    target_scale: Option<TargetScale>,
+    best: Option<BestWeights>,
+}
+
+/// The parameters and buffers of the best validation epoch so far (early stopping).
+struct BestWeights {
+    epoch: usize,
+    params: Vec<f32>,
+    buffers: BufferStore<f32>,
 }
 
 fn take_unique(buf: &mut Arc<[f32]>, len: usize) -> &mut [f32] {
@@ -189,7 +202,25 @@ impl Trainer {
             labels: Vec::new(),
             order: Vec::new(),
             aug_tmp: Vec::new(),
+            target_scale: None,
+            best: None,
         })
+    }
+
+    /// Trains a regression model on standardised targets (`None`: raw targets). Metrics and
+    /// predictions stay in the target's own units.
+    pub fn set_target_scale(&mut self, scale: Option<TargetScale>) {
+        self.target_scale = scale.filter(|_| self.task == Task::Regression);
+    }
+
+    /// The target standardisation in use.
+    pub fn target_scale(&self) -> Option<TargetScale> {
+        self.target_scale
+    }
+
+    /// Standard deviation of the target in model units (1 without standardisation).
+    fn target_std(&self) -> f64 {
+        self.target_scale.map_or(1.0, |s| s.std)
     }
 
     /// The model's description (saved in checkpoints).
@@ -323,9 +354,10 @@ impl Trainer {
                 self.labels.extend(rows.iter().map(|&r| labels[r]));
             }
             Targets::Values(v) => {
+                let scale = self.target_scale;
                 let y = take_unique(&mut self.ybuf, rows.len());
                 for (d, &r) in y.iter_mut().zip(rows) {
-                    *d = v[r];
+                    *d = scale.map_or(v[r], |s| s.to_model(v[r]));
                 }
             }
         }
@@ -343,17 +375,19 @@ impl Trainer {
         })
     }
 
-    /// Batch metric sum: correct predictions, or summed absolute error.
+    /// Batch metric sum: correct predictions, or summed absolute error in the target's units.
     fn metric_sum(&self, out: &[f32], n: usize) -> f64 {
         match self.task {
             Task::Classification => {
                 metrics::correct_count(out, self.spec.n_outputs(), &self.labels) as f64
             }
-            Task::Regression => out
-                .iter()
-                .zip(&self.ybuf[..n])
-                .map(|(p, y)| f64::from((p - y).abs()))
-                .sum(),
+            Task::Regression => {
+                out.iter()
+                    .zip(&self.ybuf[..n])
+                    .map(|(p, y)| f64::from((p - y).abs()))
+                    .sum::<f64>()
+                    * self.target_std()
+            }
         }
     }
 
@@ -642,17 +676,54 @@ impl Trainer {
                 if self.progress.best_val_loss.is_none_or(|b| v.loss < b) {
                     self.progress.best_val_loss = Some(v.loss);
                     self.progress.bad_epochs = 0;
+                    self.remember_best(epoch);
                 } else {
                     self.progress.bad_epochs += 1;
                     if self.progress.bad_epochs >= patience {
                         self.progress.stopped_early = true;
                     }
                 }
+                if self.progress.stopped_early || epoch == self.config.epochs {
+                    self.restore_best();
+                }
             }
             self.progress.history.push(record.clone());
             observer.on_epoch_end(self, &record)?;
         }
         Ok(())
+    }
+
+    /// Keeps the current weights as the best epoch's.
+    fn remember_best(&mut self, epoch: usize) {
+        self.progress.best_epoch = Some(epoch);
+        match &mut self.best {
+            Some(b) => {
+                b.epoch = epoch;
+                b.params.clear();
+                b.params.extend_from_slice(self.params.flat());
+                b.buffers.clone_from(&self.buffers);
+            }
+            None => {
+                self.best = Some(BestWeights {
+                    epoch,
+                    params: self.params.flat().to_vec(),
+                    buffers: self.buffers.clone(),
+                })
+            }
+        }
+    }
+
+    /// At the end of a run with early stopping: back to the best epoch's weights, when this
+    /// process saw that epoch (a run resumed after it keeps the weights it has).
+    fn restore_best(&mut self) {
+        if let Some(b) = self.best.take() {
+            if b.epoch != self.progress.epochs_done
+                && self.params.set_flat(&b.params).is_ok()
+                && self.buffers.copy_from(&b.buffers).is_ok()
+            {
+                self.progress.best_epoch = Some(b.epoch);
+            }
+        }
     }
 
     /// Loss and metrics on `rows` of `data` at the current parameters, in evaluation mode
@@ -676,12 +747,15 @@ impl Trainer {
                 let loss = f64::from(self.loss(out, n)?.item()?);
                 let value = out.value();
                 let sq = match self.task {
-                    Task::Regression => value
-                        .as_slice()
-                        .iter()
-                        .zip(&self.ybuf[..n])
-                        .map(|(p, y)| f64::from(p - y).powi(2))
-                        .sum(),
+                    Task::Regression => {
+                        value
+                            .as_slice()
+                            .iter()
+                            .zip(&self.ybuf[..n])
+                            .map(|(p, y)| f64::from(p - y).powi(2))
+                            .sum::<f64>()
+                            * self.target_std().powi(2)
+                    }
                     Task::Classification => 0.0,
                 };
                 Ok((loss, self.metric_sum(value.as_slice(), n), sq))
@@ -751,7 +825,10 @@ impl Trainer {
                     .value())
             })?;
             self.tape.clear();
-            out.extend_from_slice(y.as_slice());
+            match self.target_scale {
+                Some(s) => out.extend(y.as_slice().iter().map(|&v| s.from_model(v))),
+                None => out.extend_from_slice(y.as_slice()),
+            }
         }
         Ok(out)
     }

@@ -88,6 +88,7 @@ impl Checkpoint {
             self.state.progress.clone(),
         )?;
         t.buffers_mut().copy_from(&self.buffers)?;
+        t.set_target_scale(self.state.preprocessing.target_scale);
         Ok(t)
     }
 }

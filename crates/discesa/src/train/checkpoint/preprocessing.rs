@@ -1,7 +1,7 @@
 //! How raw input becomes model features, saved with a checkpoint and applied again to the
 //! files given to evaluation and prediction.
 
-use super::super::{Result, Trainer};
+use super::super::{Result, TargetScale, Trainer};
 use crate::data::{load, CsvSchema, Dataset, LoadOptions, Standardizer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,6 +28,10 @@ pub struct Preprocessing {
     /// Training subset: the first N rows of the split (absent: all of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_rows: Option<usize>,
+    /// Standardisation of a regression target (training split's mean and standard
+    /// deviation); the model's outputs are `(y - mean) / std`. Absent: raw targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scale: Option<TargetScale>,
 }
 
 impl Preprocessing {

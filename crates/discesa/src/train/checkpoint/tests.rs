@@ -15,6 +15,7 @@ fn prep() -> Preprocessing {
         val_fraction: 0.1,
         split_seed: 1,
         train_rows: None,
+        target_scale: None,
     }
 }
 
