@@ -33,6 +33,21 @@ fn demo_runs_and_learns_the_spirals() {
 }
 
 #[test]
+fn demo_prints_a_short_summary_when_not_on_a_terminal() {
+    // Output captured (not a terminal): a few progress lines, not one per epoch.
+    let out = Command::new(env!("CARGO_BIN_EXE_discesa"))
+        .args(["demo", "--epochs", "40"])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let epoch_lines: Vec<&str> = err.lines().filter(|l| l.contains("epoch")).collect();
+    assert_eq!(epoch_lines.len(), 5, "{err}");
+    assert!(epoch_lines[4].contains("epoch 40/40"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("after 40 epochs"));
+}
+
+#[test]
 fn demo_rejects_zero_epochs() {
     let out = Command::new(env!("CARGO_BIN_EXE_discesa"))
         .args(["demo", "--epochs", "0"])

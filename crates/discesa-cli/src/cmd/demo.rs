@@ -9,7 +9,10 @@ use discesa::data::{split_indices, Dataset, Targets, Task};
 use discesa::formula::{descend, DescentOptions, Formula};
 use discesa::nn::{Activation, MlpConfig};
 use discesa::optim::{OptimizerKind, Schedule};
-use discesa::train::{Console, Silent, TrainConfig, Trainer};
+use discesa::train::{
+    Console, EpochRecord, Observer, Result as TrainResult, Silent, TrainConfig, Trainer,
+};
+use std::io::IsTerminal;
 use discesa::Tensor;
 use std::f64::consts::PI;
 
@@ -135,6 +138,25 @@ fn spiral_data(n_per_class: usize, seed: u64) -> discesa::data::Result<Dataset> 
     )
 }
 
+/// Progress for a log file or a pipe: five lines (the first epoch, every quarter of the run)
+/// instead of one per epoch.
+struct Summary;
+
+impl Observer for Summary {
+    fn on_epoch_end(&mut self, trainer: &Trainer, r: &EpochRecord) -> TrainResult<()> {
+        let epochs = trainer.config().epochs;
+        if r.epoch == 1 || r.epoch % epochs.div_ceil(4) == 0 || r.epoch == epochs {
+            eprintln!(
+                "   epoch {}/{epochs}: loss {:.4}, training accuracy {:.1}%",
+                r.epoch,
+                r.train_loss,
+                100.0 * r.train_metric
+            );
+        }
+        Ok(())
+    }
+}
+
 fn spirals(epochs: usize, quiet: bool) -> CmdResult {
     println!("4. Training a 2-64-64-2 ReLU network on two interleaved spirals (built-in data)");
     let data = spiral_data(500, 7).map_err(Fail::runtime)?;
@@ -163,9 +185,13 @@ fn spirals(epochs: usize, quiet: bool) -> CmdResult {
         trainer
             .fit(&data, train, &[], &mut Silent)
             .map_err(Fail::runtime)?;
-    } else {
+    } else if std::io::stderr().is_terminal() {
         trainer
             .fit(&data, train, &[], &mut Console::new("accuracy"))
+            .map_err(Fail::runtime)?;
+    } else {
+        trainer
+            .fit(&data, train, &[], &mut Summary)
             .map_err(Fail::runtime)?;
     }
     let after = trainer.evaluate(&data, test).map_err(Fail::runtime)?;
