@@ -288,7 +288,12 @@ fn checkpoint_every_epoch_leaves_only_the_checkpoint() {
     let mut text = String::from("a,b,y\n");
     for i in 0..200 {
         let x = f64::from(i) * 0.1;
-        text.push_str(&format!("{:.3},{:.3},{:.3}\n", x.sin(), x.cos(), x.sin() * 3.0 + 0.5));
+        text.push_str(&format!(
+            "{:.3},{:.3},{:.3}\n",
+            x.sin(),
+            x.cos(),
+            x.sin() * 3.0 + 0.5
+        ));
     }
     std::fs::write(&csv, text).unwrap();
     let ck = dir.path().join("ck");

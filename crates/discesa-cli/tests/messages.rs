@@ -138,9 +138,8 @@ fn failing_to_write_an_output_exits_1_in_every_subcommand() {
         under("g.dot"),
         under("gallery"),
     );
-    let train = |flag: &str, path: &str| {
-        run(&["train", "--data", csv, "--epochs", "1", flag, path])
-    };
+    let train =
+        |flag: &str, path: &str| run(&["train", "--data", csv, "--epochs", "1", flag, path]);
     for out in [
         train("--checkpoint", &ck),
         train("--metrics", &metrics),

@@ -12,9 +12,9 @@ use discesa::optim::{OptimizerKind, Schedule};
 use discesa::train::{
     Console, EpochRecord, Observer, Result as TrainResult, Silent, TrainConfig, Trainer,
 };
-use std::io::IsTerminal;
 use discesa::Tensor;
 use std::f64::consts::PI;
+use std::io::IsTerminal;
 
 /// Options of `discesa demo`.
 #[derive(Args)]

@@ -222,7 +222,10 @@ mod tests {
             .field("b", Obj::numbers(&names, &[2.0, -0.0]))
             .field("c", vec![Obj::new().field("k", true)])
             .render();
-        assert_eq!(nested, r#"{"a":"q\"","b":{"y":2.0,"x":0.0},"c":[{"k":true}]}"#);
+        assert_eq!(
+            nested,
+            r#"{"a":"q\"","b":{"y":2.0,"x":0.0},"c":[{"k":true}]}"#
+        );
     }
 
     #[test]
