@@ -24,7 +24,7 @@ fn one_error_line(out: &Output, code: i32, max: usize) -> String {
 #[test]
 fn a_10000_character_formula_is_cut_around_the_column_named() {
     // The stray ')' at the very end.
-    let formula = format!("{}1)", "x+".repeat(5000));
+    let formula = format!("{})", "1".repeat(10_000));
     for cmd in ["grad", "hessian", "descend"] {
         let mut args = vec![cmd, formula.as_str()];
         if cmd != "grad" {
@@ -35,8 +35,8 @@ fn a_10000_character_formula_is_cut_around_the_column_named() {
             args.extend(["--from", "x=1"]);
         }
         let line = one_error_line(&run(&args), 2, 300);
-        assert!(line.contains("column 10002"), "{cmd}: {line}");
-        assert!(line.contains("x+1>>)<<"), "{cmd}: {line}");
+        assert!(line.contains("column 10001"), "{cmd}: {line}");
+        assert!(line.contains("1>>)<<"), "{cmd}: {line}");
     }
     // A deeply nested formula names column 1 and shows only its start.
     let line = one_error_line(&run(&["grad", &"(".repeat(10_000)]), 2, 300);
@@ -45,7 +45,7 @@ fn a_10000_character_formula_is_cut_around_the_column_named() {
 
 #[test]
 fn long_values_are_cut_in_every_subcommand() {
-    let long = "1,".repeat(5000);
+    let long = format!("{}x", "1,".repeat(5000));
     let point = format!("x={}", "9".repeat(10_000));
     let dir = tempfile::TempDir::new().unwrap();
     let csv = dir.path().join("d.csv");

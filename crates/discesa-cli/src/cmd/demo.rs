@@ -145,7 +145,7 @@ struct Summary;
 impl Observer for Summary {
     fn on_epoch_end(&mut self, trainer: &Trainer, r: &EpochRecord) -> TrainResult<()> {
         let epochs = trainer.config().epochs;
-        if r.epoch == 1 || r.epoch % epochs.div_ceil(4) == 0 || r.epoch == epochs {
+        if r.epoch == 1 || r.epoch.is_multiple_of(epochs.div_ceil(4)) || r.epoch == epochs {
             eprintln!(
                 "   epoch {}/{epochs}: loss {:.4}, training accuracy {:.1}%",
                 r.epoch,

@@ -132,7 +132,7 @@ impl Serialize for Obj {
 }
 
 /// A field's value: any JSON value, or ordered objects.
-#[derive(Serialize)]
+#[derive(serde::Serialize)]
 #[serde(untagged)]
 pub enum Json {
     /// A value (numbers already `null` when not finite).

@@ -503,9 +503,8 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if let Some(note) = &prepared.note {
         eprintln!("note: {note}");
     }
-    if let Some(note) = &prepared.task_note {
-        eprintln!("note: {note}");
-    }
+    // Said once the settings have proved valid, just before training.
+    let mut notes: Vec<String> = prepared.task_note.iter().cloned().collect();
     let mut s = s;
     if s.auto_batch_size && resume_from.is_none() {
         s.train.batch_size = auto_batch_size(prepared.train_rows.len());
@@ -513,15 +512,15 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if s.auto_epochs && resume_from.is_none() {
         s.train.epochs = auto_epochs(prepared.train_rows.len(), s.train.batch_size);
         let patience = *s.train.patience.get_or_insert(AUTO_PATIENCE);
-        eprintln!(
-            "note: up to {} epochs (from {} training rows in batches of {}), stopping after {} \
+        notes.push(format!(
+            "up to {} epochs (from {} training rows in batches of {}), stopping after {} \
              epochs without a better validation loss and keeping the best epoch's weights; \
              --epochs and --patience choose",
             s.train.epochs,
             prepared.train_rows.len(),
             s.train.batch_size,
             patience
-        );
+        ));
     }
     let task = prepared.data.task();
     let class_names = prepared.data.class_names().map(<[String]>::to_vec);
@@ -606,6 +605,11 @@ pub fn run(a: TrainArgs) -> CmdResult {
     let body = |comm: Option<Box<dyn Communicator>>| -> CmdResult {
         let mut trainer = make_trainer()?;
         let rank = comm.as_ref().map_or(0, |c| c.rank());
+        if rank == 0 {
+            for note in &notes {
+                eprintln!("note: {note}");
+            }
+        }
         if rank == 0 && resume_from.is_some() {
             eprintln!(
                 "resuming after epoch {} (step {})",

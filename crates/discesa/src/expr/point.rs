@@ -12,7 +12,10 @@ pub enum PointError {
     #[error("empty point: expected name=value pairs such as x=1,y=2")]
     Empty,
     /// A pair that is not `name=value`.
-    #[error("pair {pair} '{text}' at column {column} is malformed: {reason}")]
+    #[error(
+        "pair {pair} '{}' at column {column} is malformed: {reason}",
+        crate::snippet::short(text)
+    )]
     MalformedPair {
         /// Which pair, from 1.
         pair: usize,
@@ -24,7 +27,10 @@ pub enum PointError {
         reason: String,
     },
     /// A name that no formula could use as a variable.
-    #[error("pair {pair} at column {column}: '{name}' is not a variable name ({reason})")]
+    #[error(
+        "pair {pair} at column {column}: '{}' is not a variable name ({reason})",
+        crate::snippet::short(name)
+    )]
     BadName {
         /// Which pair, from 1.
         pair: usize,
@@ -36,7 +42,11 @@ pub enum PointError {
         reason: String,
     },
     /// A value that is not a finite number or constant expression.
-    #[error("pair {pair} at column {column}: value '{value}' for '{name}' is not a finite number")]
+    #[error(
+        "pair {pair} at column {column}: value '{}' for '{}' is not a finite number",
+        crate::snippet::short(value),
+        crate::snippet::short(name)
+    )]
     NotANumber {
         /// Which pair, from 1.
         pair: usize,
@@ -48,7 +58,10 @@ pub enum PointError {
         value: String,
     },
     /// The same name given twice.
-    #[error("pair {pair} at column {column}: '{name}' was already given in pair {first}")]
+    #[error(
+        "pair {pair} at column {column}: '{}' was already given in pair {first}",
+        crate::snippet::short(name)
+    )]
     Duplicate {
         /// Which pair repeats the name, from 1.
         pair: usize,

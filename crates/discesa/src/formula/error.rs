@@ -127,10 +127,10 @@ mod tests {
 
     #[test]
     fn a_long_formula_is_cut_around_the_column_it_names() {
-        let src = format!("{})", "x+".repeat(5000));
+        let src = format!("{})", "1".repeat(10_000));
         let e = FormulaError::from_parse(&src, parse(&src).unwrap_err());
         let msg = e.to_string();
-        assert!(msg.contains("x+>>)<<"), "{msg}");
+        assert!(msg.contains("1>>)<<"), "{msg}");
         assert!(msg.contains("column 10001"), "{msg}");
         assert!(
             msg.chars().count() < 250,
