@@ -191,7 +191,8 @@ fn lex_number(chars: &[char], start: usize) -> Result<(Token, usize), ParseError
         return Err(ParseError::at(
             span,
             format!(
-                "number '{text}' at column {} is too large for a 64-bit float",
+                "number '{}' at column {} is too large for a 64-bit float",
+                crate::snippet::short(text),
                 start + 1
             ),
         ));
