@@ -127,15 +127,19 @@ mod tests {
 
     #[test]
     fn a_long_formula_is_cut_around_the_column_it_names() {
-        let src = format!("{})", "1".repeat(10_000));
+        let src = format!("x{})", " ".repeat(9_999));
         let e = FormulaError::from_parse(&src, parse(&src).unwrap_err());
         let msg = e.to_string();
-        assert!(msg.contains("1>>)<<"), "{msg}");
+        assert!(msg.contains(" >>)<<"), "{msg}");
         assert!(msg.contains("column 10001"), "{msg}");
         assert!(
             msg.chars().count() < 250,
             "{} characters: {msg}",
             msg.chars().count()
         );
+        // A huge number is quoted in short too.
+        let src = "1".repeat(10_000);
+        let msg = FormulaError::from_parse(&src, parse(&src).unwrap_err()).to_string();
+        assert!(msg.chars().count() < 400, "{msg}");
     }
 }
