@@ -192,7 +192,7 @@ fn lex_number(chars: &[char], start: usize) -> Result<(Token, usize), ParseError
             span,
             format!(
                 "number '{}' at column {} is too large for a 64-bit float",
-                crate::snippet::short(text),
+                crate::snippet::short(&text),
                 start + 1
             ),
         ));
