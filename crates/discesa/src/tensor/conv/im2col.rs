@@ -54,6 +54,10 @@ pub(crate) fn im2col<T: Element>(src: &[T], g: &ConvGeom, col: &mut [T]) {
         d[..lo].fill(T::zero());
         d[hi..].fill(T::zero());
         let s = &src[s0..s0 + w];
+        if hi == lo {
+            // No tap of this row lands inside the image (and `lo + off` may be negative).
+            return;
+        }
         if sw == 1 {
             let a = (lo as isize + off) as usize;
             d[lo..hi].copy_from_slice(&s[a..a + (hi - lo)]);
@@ -73,6 +77,10 @@ pub(crate) fn col2im<T: Element>(col: &[T], g: &ConvGeom, dst: &mut [T]) {
         let (lo, hi) = valid_range(ow, w, sw, off);
         let c = &col[at..at + ow];
         let d = &mut dst[s0..s0 + w];
+        if hi == lo {
+            // Every tap of this row falls in the padding.
+            return;
+        }
         if sw == 1 {
             let a = (lo as isize + off) as usize;
             for (x, &v) in d[a..a + (hi - lo)].iter_mut().zip(&c[lo..hi]) {
