@@ -299,8 +299,35 @@ fn descend_job(req: DescendRequest, deadline: Deadline) -> Result<Value, ApiErro
         .iter()
         .map(|name| parse_optimizer(name).map_err(formula_error))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut runs = Vec::new();
-    for kind in kinds {
+    // The optimizers' paths are independent: run them side by side on the cores.
+    let runs = std::thread::scope(|scope| {
+        let jobs: Vec<_> = kinds
+            .into_iter()
+            .map(|kind| {
+                let (f, req, deadline) = (&f, &req, &deadline);
+                scope.spawn(move || descent_run(f, req, kind, deadline))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err(ApiError::internal("a descent failed")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(
+        json!({ "formula": f.text(), "variables": f.variables(), "start": nums(&req.start), "runs": runs }),
+    )
+}
+
+/// One optimizer's path from the request's start, as the page draws it.
+fn descent_run(
+    f: &Formula,
+    req: &DescendRequest,
+    kind: OptimizerKind,
+    deadline: &Deadline,
+) -> Result<Value, ApiError> {
+    {
         deadline.check()?;
         let uses_momentum = matches!(kind, OptimizerKind::Momentum | OptimizerKind::Nesterov);
         let opts = DescentOptions {
@@ -314,13 +341,14 @@ fn descend_job(req: DescendRequest, deadline: Deadline) -> Result<Value, ApiErro
             },
             ..DescentOptions::default()
         };
-        let path = run_descent(&f, &req.start, &opts).map_err(formula_error)?;
+        let path = run_descent(f, &req.start, &opts).map_err(formula_error)?;
+        deadline.check()?;
         let last = path.records.last().map(|r| r.value).unwrap_or(f64::NAN);
         let detail = match &path.stop {
             discesa::formula::StopReason::Diverged { why, .. } => json!(why),
             _ => Value::Null,
         };
-        runs.push(json!({
+        Ok(json!({
             "optimizer": optimizer_label(kind),
             "lr": req.lr,
             "stop": { "reason": path.stop.name(), "step": path.stop.step(), "detail": detail },
@@ -329,11 +357,8 @@ fn descend_job(req: DescendRequest, deadline: Deadline) -> Result<Value, ApiErro
             "gradient_norms": path.records.iter().map(|r| num(r.grad_norm)).collect::<Vec<_>>(),
             "gradients": path.records.iter().map(|r| nums(&r.gradient)).collect::<Vec<_>>(),
             "end": { "point": nums(&path.records.last().map(|r| r.point.clone()).unwrap_or_default()), "value": num(last) },
-        }));
+        }))
     }
-    Ok(
-        json!({ "formula": f.text(), "variables": f.variables(), "start": nums(&req.start), "runs": runs }),
-    )
 }
 
 /// `POST /api/formula/descend {formula, start, optimizers, lr, steps, momentum?, tol?}`.
