@@ -5,28 +5,24 @@
 
 use super::buckets::BucketPlan;
 use super::comm::{Communicator, PendingReduce};
-use super::common::{agree_on_params, begin, evaluate_shared, maybe_fail, shard};
+use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps};
 use super::timeline::Timeline;
 use crate::data::Dataset;
-use crate::train::{EvalMetrics, Result, StepOutcome, StepRunner, Trainer};
+use crate::train::{Result, StepOutcome, Trainer};
 use std::time::Instant;
 
 /// The DDP-style strategy.
 pub struct AllReduce {
-    comm: Box<dyn Communicator>,
     bucket_bytes: usize,
     plan: Option<BucketPlan>,
-    timeline: Timeline,
 }
 
 impl AllReduce {
-    /// All-reduce over `comm` with buckets of `bucket_bytes` after the first.
-    pub fn new(comm: Box<dyn Communicator>, bucket_bytes: usize, timeline: Timeline) -> Self {
+    /// All-reduce with buckets of `bucket_bytes` after the first.
+    pub fn new(bucket_bytes: usize) -> Self {
         AllReduce {
-            comm,
             bucket_bytes,
             plan: None,
-            timeline,
         }
     }
 }
@@ -34,7 +30,7 @@ impl AllReduce {
 /// Computes this rank's weighted share of the gradient of global batch `rows` and sums it over
 /// ranks bucket by bucket while backward runs. Afterwards `trainer.grads_mut()` holds the
 /// global batch-mean gradient; returns this rank's (loss sum, metric sum, rows).
-pub(crate) fn averaged_gradient(
+fn averaged_gradient(
     comm: &mut dyn Communicator,
     plan: &BucketPlan,
     trainer: &mut Trainer,
@@ -51,10 +47,8 @@ pub(crate) fn averaged_gradient(
     let mut failure = None;
     let t0 = timeline.now();
     let (loss, msum) = if mine.is_empty() {
-        let n = trainer.params().len();
+        zero_grads(trainer);
         let g = trainer.grads_mut();
-        g.clear();
-        g.resize(n, 0.0);
         for (b, r) in plan.ranges.iter().enumerate() {
             pending.push((
                 b,
@@ -98,40 +92,38 @@ pub(crate) fn averaged_gradient(
     Ok((loss * mine.len() as f64, msum, mine.len()))
 }
 
-impl StepRunner for AllReduce {
-    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
+impl RankSteps for AllReduce {
+    fn prepare(&mut self, trainer: &Trainer) {
         self.plan = Some(BucketPlan::new(
             trainer.params().entries(),
             self.bucket_bytes,
         ));
-        let size = self.comm.size();
-        begin(self.comm.as_mut(), trainer, data, train_rows, size)
     }
 
     fn step(
         &mut self,
+        rank: &mut Rank,
         trainer: &mut Trainer,
         data: &Dataset,
         rows: &[usize],
         at: (usize, usize),
         norms: &mut [f64],
     ) -> Result<StepOutcome> {
-        maybe_fail(self.comm.as_ref(), trainer);
-        let plan = self.plan.as_ref().expect("begin ran first");
+        let plan = self.plan.as_ref().expect("prepare ran first");
         let (loss_sum, metric_sum, n) = averaged_gradient(
-            self.comm.as_mut(),
+            rank.comm.as_mut(),
             plan,
             trainer,
             data,
             rows,
-            &mut self.timeline,
+            &mut rank.timeline,
         )?;
         let mut global = [loss_sum];
-        self.comm.all_reduce_sum_f64(&mut global)?;
+        rank.comm.all_reduce_sum_f64(&mut global)?;
         let loss = global[0] / rows.len() as f64;
-        let t = self.timeline.now();
+        let t = rank.timeline.now();
         trainer.finish_step(loss, at, norms, true)?;
-        self.timeline.span("update", t);
+        rank.timeline.span("update", t);
         Ok(StepOutcome {
             loss_sum,
             metric_sum,
@@ -139,27 +131,14 @@ impl StepRunner for AllReduce {
         })
     }
 
-    fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
-        self.comm.all_reduce_sum_f64(sums)?;
-        agree_on_params(self.comm.as_mut(), trainer)?;
-        Ok(())
-    }
-
-    fn evaluate(
+    fn end_epoch(
         &mut self,
+        rank: &mut Rank,
         trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-    ) -> Result<EvalMetrics> {
-        evaluate_shared(self.comm.as_mut(), trainer, data, rows)
-    }
-}
-
-impl super::strategy::DistSteps for AllReduce {
-    fn comm(&mut self) -> &mut dyn Communicator {
-        self.comm.as_mut()
-    }
-    fn timeline(&self) -> &Timeline {
-        &self.timeline
+        sums: &mut [f64; 2],
+    ) -> Result<()> {
+        rank.comm.all_reduce_sum_f64(sums)?;
+        agree_on_params(rank.comm.as_mut(), trainer)?;
+        Ok(())
     }
 }

@@ -6,11 +6,9 @@
 //! staleness of every applied update is counted.
 
 use super::comm::Communicator;
-use super::common::{begin, evaluate_shared, maybe_fail};
-use super::strategy::DistSteps;
-use super::timeline::Timeline;
+use super::common::{Rank, RankSteps};
 use crate::data::Dataset;
-use crate::train::{BatchLoss, EvalMetrics, Result, StepOutcome, StepRunner, Trainer};
+use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 use serde::Serialize;
 
 const TAG_GRAD: u16 = 1;
@@ -65,9 +63,7 @@ fn join(lo: f32, hi: f32) -> u64 {
 
 /// The asynchronous strategy.
 pub struct AsyncSgd {
-    comm: Box<dyn Communicator>,
     max_staleness: u64,
-    timeline: Timeline,
     version: u64,
     expected: usize,
     histogram: StalenessHistogram,
@@ -76,11 +72,9 @@ pub struct AsyncSgd {
 
 impl AsyncSgd {
     /// Rank 0 serves; gradients staler than `max_staleness` versions are refused.
-    pub fn new(comm: Box<dyn Communicator>, max_staleness: u64, timeline: Timeline) -> Self {
+    pub fn new(max_staleness: u64) -> Self {
         AsyncSgd {
-            comm,
             max_staleness,
-            timeline,
             version: 0,
             expected: 0,
             histogram: StalenessHistogram::default(),
@@ -88,29 +82,35 @@ impl AsyncSgd {
         }
     }
 
-    fn reply(&mut self, to: usize, accepted: bool, trainer: &Trainer) -> Result<()> {
+    fn reply(
+        &mut self,
+        comm: &mut dyn Communicator,
+        to: usize,
+        accepted: bool,
+        trainer: &Trainer,
+    ) -> Result<()> {
         self.message.clear();
         self.message.push(f32::from_bits(u32::from(accepted)));
         self.message.extend(split(self.version));
         self.message.extend_from_slice(trainer.params().flat());
-        self.comm.send_f32(to, TAG_WEIGHTS, &self.message)?;
+        comm.send_f32(to, TAG_WEIGHTS, &self.message)?;
         Ok(())
     }
 
     /// Rank 0: applies `expected` gradients, in arrival order.
-    fn serve(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
+    fn serve(&mut self, rank: &mut Rank, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
         let epoch = trainer.progress().epochs_done + 1;
         let mut norms = vec![0.0; trainer.layer_names().len()];
         let mut applied = 0;
         while applied < self.expected {
-            let t = self.timeline.now();
-            let (src, msg) = self.comm.recv_f32(None, TAG_GRAD)?;
-            self.timeline.span("wait for a gradient", t);
+            let t = rank.timeline.now();
+            let (src, msg) = rank.comm.recv_f32(None, TAG_GRAD)?;
+            rank.timeline.span("wait for a gradient", t);
             let from = join(msg[0], msg[1]);
             let staleness = self.version.saturating_sub(from);
             if staleness > self.max_staleness {
                 self.histogram.refused += 1;
-                self.reply(src, false, trainer)?;
+                self.reply(rank.comm.as_mut(), src, false, trainer)?;
                 continue;
             }
             self.histogram.record(staleness as usize);
@@ -119,64 +119,67 @@ impl AsyncSgd {
                 f64::from(msg[3]),
                 msg[4].to_bits() as f64,
             );
-            let t = self.timeline.now();
+            let t = rank.timeline.now();
             trainer.grads_mut().clear();
             trainer.grads_mut().extend_from_slice(&msg[HEADER..]);
             trainer.finish_step(loss, (epoch, applied + 1), &mut norms, true)?;
-            self.timeline.span("update", t);
+            rank.timeline.span("update", t);
             self.version += 1;
             applied += 1;
             sums[0] += loss * n;
             sums[1] += msum;
-            self.reply(src, true, trainer)?;
+            self.reply(rank.comm.as_mut(), src, true, trainer)?;
         }
         self.expected = 0;
         Ok(())
     }
 }
 
-impl StepRunner for AsyncSgd {
-    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
-        self.version = trainer.progress().step;
-        begin(self.comm.as_mut(), trainer, data, train_rows, 1)
+impl RankSteps for AsyncSgd {
+    fn workers(&self, _comm: &dyn Communicator) -> usize {
+        1
     }
 
-    fn takes_batch(&mut self, index: usize) -> bool {
-        let (rank, workers) = (self.comm.rank(), self.comm.size() - 1);
-        if rank == 0 {
+    fn prepare(&mut self, trainer: &Trainer) {
+        self.version = trainer.progress().step;
+    }
+
+    fn takes_batch(&mut self, rank: &Rank, index: usize) -> bool {
+        let (me, workers) = (rank.comm.rank(), rank.comm.size() - 1);
+        if me == 0 {
             self.expected += 1;
             false
         } else {
-            index % workers == rank - 1
+            index % workers == me - 1
         }
     }
 
     fn step(
         &mut self,
+        rank: &mut Rank,
         trainer: &mut Trainer,
         data: &Dataset,
         rows: &[usize],
         at: (usize, usize),
         norms: &mut [f64],
     ) -> Result<StepOutcome> {
-        maybe_fail(self.comm.as_ref(), trainer);
         loop {
-            let t = self.timeline.now();
+            let t = rank.timeline.now();
             let BatchLoss {
                 loss,
                 metric_sum: msum,
             } = trainer.compute_gradient(data, rows, 0, None)?;
-            self.timeline.span("compute", t);
-            let t = self.timeline.now();
+            rank.timeline.span("compute", t);
+            let t = rank.timeline.now();
             self.message.clear();
             self.message.extend(split(self.version));
             self.message.push(loss as f32);
             self.message.push(msum as f32);
             self.message.push(f32::from_bits(rows.len() as u32));
             self.message.extend_from_slice(trainer.grads_mut());
-            self.comm.send_f32(0, TAG_GRAD, &self.message)?;
-            let (_, reply) = self.comm.recv_f32(Some(0), TAG_WEIGHTS)?;
-            self.timeline.span("wait for the server", t);
+            rank.comm.send_f32(0, TAG_GRAD, &self.message)?;
+            let (_, reply) = rank.comm.recv_f32(Some(0), TAG_WEIGHTS)?;
+            rank.timeline.span("wait for the server", t);
             self.version = join(reply[1], reply[2]);
             trainer.params_mut().set_flat(&reply[3..])?;
             if reply[0].to_bits() == 1 {
@@ -191,37 +194,25 @@ impl StepRunner for AsyncSgd {
         }
     }
 
-    fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
-        if self.comm.rank() == 0 {
-            self.serve(trainer, sums)?;
+    fn end_epoch(
+        &mut self,
+        rank: &mut Rank,
+        trainer: &mut Trainer,
+        sums: &mut [f64; 2],
+    ) -> Result<()> {
+        if rank.comm.rank() == 0 {
+            self.serve(rank, trainer, sums)?;
         }
-        self.comm.all_reduce_sum_f64(sums)?;
-        self.comm
+        rank.comm.all_reduce_sum_f64(sums)?;
+        rank.comm
             .broadcast_f32(0, trainer.params_mut().flat_mut())?;
         let mut v = self.version.to_le_bytes().to_vec();
-        self.comm.broadcast_bytes(0, &mut v)?;
+        rank.comm.broadcast_bytes(0, &mut v)?;
         self.version = u64::from_le_bytes(v.try_into().unwrap_or_default());
         Ok(())
     }
 
-    fn evaluate(
-        &mut self,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-    ) -> Result<EvalMetrics> {
-        evaluate_shared(self.comm.as_mut(), trainer, data, rows)
-    }
-}
-
-impl DistSteps for AsyncSgd {
-    fn comm(&mut self) -> &mut dyn Communicator {
-        self.comm.as_mut()
-    }
-    fn timeline(&self) -> &Timeline {
-        &self.timeline
-    }
-    fn staleness(&self) -> Option<&StalenessHistogram> {
-        (self.comm.rank() == 0).then_some(&self.histogram)
+    fn staleness(&self, rank: &Rank) -> Option<&StalenessHistogram> {
+        (rank.comm.rank() == 0).then_some(&self.histogram)
     }
 }

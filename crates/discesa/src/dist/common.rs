@@ -1,10 +1,14 @@
 //! What every strategy does the same way: slicing global batches, checking at start that all
-//! ranks see the same data, sharing validation, summing epoch totals, keeping ranks in step.
+//! ranks see the same data, sharing validation, summing epoch totals, keeping ranks in step,
+//! and the runner ([`Ranked`]) that wraps each strategy's own steps in those shared parts.
 
+use super::async_sgd::StalenessHistogram;
 use super::comm::Communicator;
 use super::fault;
+use super::strategy::DistSteps;
+use super::timeline::Timeline;
 use crate::data::{Dataset, Targets};
-use crate::train::{EvalMetrics, Result, TrainError, Trainer};
+use crate::train::{EvalMetrics, Result, StepOutcome, StepRunner, TrainError, Trainer};
 use std::ops::Range;
 
 /// Rank `rank`'s contiguous slice of a global batch of `n` rows split over `size` ranks, as even
@@ -89,7 +93,7 @@ pub(crate) fn check_same_data(
 
 /// Checks the data, the batch size against the rank count, and makes every rank start from
 /// rank 0's parameters.
-pub(crate) fn begin(
+fn begin(
     comm: &mut dyn Communicator,
     trainer: &mut Trainer,
     data: &Dataset,
@@ -181,7 +185,130 @@ pub(crate) fn agree_on_params(comm: &mut dyn Communicator, trainer: &mut Trainer
     Ok(false)
 }
 
+/// A zero gradient for every parameter: the share of a rank that computed none this step.
+pub(crate) fn zero_grads(trainer: &mut Trainer) {
+    let n = trainer.params().len();
+    let g = trainer.grads_mut();
+    g.clear();
+    g.resize(n, 0.0);
+}
+
 /// The test switch `DISCESA_FAULT`, checked before each step.
-pub(crate) fn maybe_fail(comm: &dyn Communicator, trainer: &Trainer) {
+fn maybe_fail(comm: &dyn Communicator, trainer: &Trainer) {
     fault::maybe_panic(comm.rank(), trainer.progress().step);
+}
+
+/// One rank's place in the group: its communicator and the spans it records.
+pub struct Rank {
+    /// This rank's communicator.
+    pub comm: Box<dyn Communicator>,
+    /// The timeline recorded on this rank.
+    pub timeline: Timeline,
+}
+
+/// What sets a strategy apart from the others; [`Ranked`] adds the parts all of them share.
+pub trait RankSteps {
+    /// How many ranks compute gradients (the global batch needs a row for each).
+    fn workers(&self, comm: &dyn Communicator) -> usize {
+        comm.size()
+    }
+
+    /// The strategy's own set-up, before the shared start checks the data and the parameters.
+    fn prepare(&mut self, _trainer: &Trainer) {}
+
+    /// Whether this rank takes part in global batch `index` (0-based) of an epoch.
+    fn takes_batch(&mut self, _rank: &Rank, _index: usize) -> bool {
+        true
+    }
+
+    /// One step on the global batch `rows`, as [`StepRunner::step`].
+    fn step(
+        &mut self,
+        rank: &mut Rank,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+        at: (usize, usize),
+        norms: &mut [f64],
+    ) -> Result<StepOutcome>;
+
+    /// The end of an epoch, as [`StepRunner::end_epoch`].
+    fn end_epoch(
+        &mut self,
+        rank: &mut Rank,
+        trainer: &mut Trainer,
+        sums: &mut [f64; 2],
+    ) -> Result<()>;
+
+    /// The staleness of applied updates, where the strategy counts it.
+    fn staleness(&self, _rank: &Rank) -> Option<&StalenessHistogram> {
+        None
+    }
+}
+
+/// A strategy on one rank: at start the data check and rank 0's parameters, the fault switch
+/// before each step and validation split over the ranks, around the strategy's own steps.
+pub struct Ranked<S> {
+    rank: Rank,
+    steps: S,
+}
+
+impl<S: RankSteps> Ranked<S> {
+    /// `steps` on the rank of `comm`, recording into `timeline`.
+    pub fn new(comm: Box<dyn Communicator>, timeline: Timeline, steps: S) -> Self {
+        Ranked {
+            rank: Rank { comm, timeline },
+            steps,
+        }
+    }
+}
+
+impl<S: RankSteps> StepRunner for Ranked<S> {
+    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
+        let workers = self.steps.workers(self.rank.comm.as_ref());
+        self.steps.prepare(trainer);
+        begin(self.rank.comm.as_mut(), trainer, data, train_rows, workers)
+    }
+
+    fn takes_batch(&mut self, index: usize) -> bool {
+        self.steps.takes_batch(&self.rank, index)
+    }
+
+    fn step(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+        at: (usize, usize),
+        norms: &mut [f64],
+    ) -> Result<StepOutcome> {
+        maybe_fail(self.rank.comm.as_ref(), trainer);
+        self.steps
+            .step(&mut self.rank, trainer, data, rows, at, norms)
+    }
+
+    fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
+        self.steps.end_epoch(&mut self.rank, trainer, sums)
+    }
+
+    fn evaluate(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &Dataset,
+        rows: &[usize],
+    ) -> Result<EvalMetrics> {
+        evaluate_shared(self.rank.comm.as_mut(), trainer, data, rows)
+    }
+}
+
+impl<S: RankSteps> DistSteps for Ranked<S> {
+    fn comm(&mut self) -> &mut dyn Communicator {
+        self.rank.comm.as_mut()
+    }
+    fn timeline(&self) -> &Timeline {
+        &self.rank.timeline
+    }
+    fn staleness(&self) -> Option<&StalenessHistogram> {
+        self.steps.staleness(&self.rank)
+    }
 }

@@ -3,90 +3,78 @@
 //! weights are broadcast. Rank 0 also computes its share unless it is a dedicated server.
 
 use super::comm::Communicator;
-use super::common::{begin, evaluate_shared, maybe_fail, shard};
-use super::strategy::DistSteps;
-use super::timeline::Timeline;
+use super::common::{shard, zero_grads, Rank, RankSteps};
 use crate::data::Dataset;
-use crate::train::{BatchLoss, EvalMetrics, Result, StepOutcome, StepRunner, Trainer};
+use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 
 /// The parameter-server strategy.
 pub struct ParameterServer {
-    comm: Box<dyn Communicator>,
     dedicated: bool,
-    timeline: Timeline,
 }
 
 impl ParameterServer {
     /// Rank 0 serves (and computes too unless `dedicated`).
-    pub fn new(comm: Box<dyn Communicator>, dedicated: bool, timeline: Timeline) -> Self {
-        ParameterServer {
-            comm,
-            dedicated,
-            timeline,
-        }
+    pub fn new(dedicated: bool) -> Self {
+        ParameterServer { dedicated }
     }
 
-    fn workers(&self) -> (usize, usize) {
+    /// The first rank computing gradients, and how many do.
+    fn workers_from(&self, comm: &dyn Communicator) -> (usize, usize) {
         let first = usize::from(self.dedicated);
-        (first, self.comm.size() - first)
+        (first, comm.size() - first)
     }
 }
 
-impl StepRunner for ParameterServer {
-    fn begin(&mut self, trainer: &mut Trainer, data: &Dataset, train_rows: &[usize]) -> Result<()> {
-        let (_, workers) = self.workers();
-        begin(self.comm.as_mut(), trainer, data, train_rows, workers)
+impl RankSteps for ParameterServer {
+    fn workers(&self, comm: &dyn Communicator) -> usize {
+        self.workers_from(comm).1
     }
 
     fn step(
         &mut self,
+        rank: &mut Rank,
         trainer: &mut Trainer,
         data: &Dataset,
         rows: &[usize],
         at: (usize, usize),
         norms: &mut [f64],
     ) -> Result<StepOutcome> {
-        maybe_fail(self.comm.as_ref(), trainer);
-        let (first, workers) = self.workers();
-        let rank = self.comm.rank();
-        let t = self.timeline.now();
-        let (loss_sum, metric_sum) = if rank >= first {
-            let slice = shard(rows.len(), workers, rank - first);
-            let mine = &rows[slice.clone()];
-            if mine.is_empty() {
-                let n = trainer.params().len();
-                trainer.grads_mut().clear();
-                trainer.grads_mut().resize(n, 0.0);
-                (0.0, 0.0)
-            } else {
-                let BatchLoss {
-                    loss,
-                    metric_sum: msum,
-                } = trainer.compute_gradient(data, mine, slice.start, None)?;
-                let w = mine.len() as f32 / rows.len() as f32;
-                trainer.grads_mut().iter_mut().for_each(|g| *g *= w);
-                (loss * mine.len() as f64, msum)
-            }
+        let (first, workers) = self.workers_from(rank.comm.as_ref());
+        let me = rank.comm.rank();
+        let t = rank.timeline.now();
+        // A dedicated server computes nothing: its slice is empty.
+        let slice = if me >= first {
+            shard(rows.len(), workers, me - first)
         } else {
-            let n = trainer.params().len();
-            trainer.grads_mut().clear();
-            trainer.grads_mut().resize(n, 0.0);
-            (0.0, 0.0)
+            0..0
         };
-        self.timeline.span("compute", t);
-        let t = self.timeline.now();
-        self.comm.reduce_sum_f32(0, trainer.grads_mut())?;
+        let mine = &rows[slice.clone()];
+        let (loss_sum, metric_sum) = if mine.is_empty() {
+            zero_grads(trainer);
+            (0.0, 0.0)
+        } else {
+            let BatchLoss {
+                loss,
+                metric_sum: msum,
+            } = trainer.compute_gradient(data, mine, slice.start, None)?;
+            let w = mine.len() as f32 / rows.len() as f32;
+            trainer.grads_mut().iter_mut().for_each(|g| *g *= w);
+            (loss * mine.len() as f64, msum)
+        };
+        rank.timeline.span("compute", t);
+        let t = rank.timeline.now();
+        rank.comm.reduce_sum_f32(0, trainer.grads_mut())?;
         let mut global = [loss_sum];
-        self.comm.all_reduce_sum_f64(&mut global)?;
-        self.timeline.span("reduce to server", t);
+        rank.comm.all_reduce_sum_f64(&mut global)?;
+        rank.timeline.span("reduce to server", t);
         let loss = global[0] / rows.len() as f64;
-        let t = self.timeline.now();
-        trainer.finish_step(loss, at, norms, rank == 0)?;
-        self.timeline.span("update", t);
-        let t = self.timeline.now();
-        self.comm
+        let t = rank.timeline.now();
+        trainer.finish_step(loss, at, norms, me == 0)?;
+        rank.timeline.span("update", t);
+        let t = rank.timeline.now();
+        rank.comm
             .broadcast_f32(0, trainer.params_mut().flat_mut())?;
-        self.timeline.span("broadcast weights", t);
+        rank.timeline.span("broadcast weights", t);
         Ok(StepOutcome {
             loss_sum,
             metric_sum,
@@ -94,26 +82,13 @@ impl StepRunner for ParameterServer {
         })
     }
 
-    fn end_epoch(&mut self, _trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {
-        self.comm.all_reduce_sum_f64(sums)?;
-        Ok(())
-    }
-
-    fn evaluate(
+    fn end_epoch(
         &mut self,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-    ) -> Result<EvalMetrics> {
-        evaluate_shared(self.comm.as_mut(), trainer, data, rows)
-    }
-}
-
-impl DistSteps for ParameterServer {
-    fn comm(&mut self) -> &mut dyn Communicator {
-        self.comm.as_mut()
-    }
-    fn timeline(&self) -> &Timeline {
-        &self.timeline
+        rank: &mut Rank,
+        _trainer: &mut Trainer,
+        sums: &mut [f64; 2],
+    ) -> Result<()> {
+        rank.comm.all_reduce_sum_f64(sums)?;
+        Ok(())
     }
 }

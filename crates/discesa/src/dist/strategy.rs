@@ -3,6 +3,7 @@
 use super::allreduce::AllReduce;
 use super::async_sgd::{AsyncSgd, StalenessHistogram};
 use super::comm::Communicator;
+use super::common::Ranked;
 use super::local_sgd::LocalSgd;
 use super::ps::ParameterServer;
 use super::timeline::Timeline;
@@ -122,16 +123,24 @@ impl StrategyOptions {
     pub fn runner(&self, comm: Box<dyn Communicator>, timeline: Timeline) -> Box<dyn DistSteps> {
         let bucket_bytes = (self.bucket_mb * 1_048_576.0) as usize;
         match self.strategy {
-            Strategy::AllReduce => Box::new(AllReduce::new(comm, bucket_bytes, timeline)),
-            Strategy::Ps => Box::new(ParameterServer::new(comm, self.dedicated_server, timeline)),
-            Strategy::LocalSgd => Box::new(LocalSgd::new(
+            Strategy::AllReduce => {
+                Box::new(Ranked::new(comm, timeline, AllReduce::new(bucket_bytes)))
+            }
+            Strategy::Ps => Box::new(Ranked::new(
                 comm,
-                self.sync_every,
-                self.warmup_steps,
-                bucket_bytes,
                 timeline,
+                ParameterServer::new(self.dedicated_server),
             )),
-            Strategy::Async => Box::new(AsyncSgd::new(comm, self.max_staleness, timeline)),
+            Strategy::LocalSgd => Box::new(Ranked::new(
+                comm,
+                timeline,
+                LocalSgd::new(self.sync_every, self.warmup_steps, bucket_bytes),
+            )),
+            Strategy::Async => Box::new(Ranked::new(
+                comm,
+                timeline,
+                AsyncSgd::new(self.max_staleness),
+            )),
         }
     }
 }
