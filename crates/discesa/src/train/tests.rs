@@ -3,37 +3,62 @@ use super::*;
 use crate::data::{Dataset, Targets, Task};
 use crate::nn::{Activation, MlpConfig};
 use crate::optim::OptimizerKind;
+use std::ops::Range;
 
+/// One test's set-up: the data, its training rows and its validation rows.
+struct Fixture {
+    data: Dataset,
+    rows: Vec<usize>,
+    val: Vec<usize>,
+}
+
+impl Fixture {
+    fn new(data: Dataset, rows: Range<usize>, val: Range<usize>) -> Self {
+        Fixture {
+            data,
+            rows: rows.collect(),
+            val: val.collect(),
+        }
+    }
+
+    /// A trainer for `model` on this data's task.
+    fn trainer(&self, model: MlpConfig, config: TrainConfig) -> Trainer {
+        Trainer::new(model, self.data.task(), config).unwrap()
+    }
+}
+
+/// An MLP without dropout.
+fn mlp(inputs: usize, hidden: Vec<usize>, outputs: usize, activation: Activation) -> MlpConfig {
+    MlpConfig {
+        inputs,
+        hidden,
+        outputs,
+        activation,
+        dropout: vec![],
+    }
+}
+
+/// A ReLU classifier of the blobs (4 features, 3 classes).
 fn classifier(hidden: Vec<usize>, dropout: Vec<f64>) -> MlpConfig {
     MlpConfig {
-        inputs: 4,
-        hidden,
-        outputs: 3,
-        activation: Activation::Relu,
         dropout,
+        ..mlp(4, hidden, 3, Activation::Relu)
     }
 }
 
 #[test]
 fn learns_blobs_and_reports_history() {
-    let data = blobs(150);
-    let rows: Vec<usize> = (0..120).collect();
-    let val: Vec<usize> = (120..150).collect();
+    let f = Fixture::new(blobs(150), 0..120, 120..150);
     let config = TrainConfig {
         epochs: 15,
         batch_size: 16,
         lr: 0.01,
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(
-        classifier(vec![16], vec![0.1]),
-        Task::Classification,
-        config,
-    )
-    .unwrap();
-    let before = t.evaluate(&data, &val).unwrap();
-    t.fit(&data, &rows, &val, &mut Silent).unwrap();
-    let after = t.evaluate(&data, &val).unwrap();
+    let mut t = f.trainer(classifier(vec![16], vec![0.1]), config);
+    let before = t.evaluate(&f.data, &f.val).unwrap();
+    t.fit(&f.data, &f.rows, &f.val, &mut Silent).unwrap();
+    let after = t.evaluate(&f.data, &f.val).unwrap();
     assert!(after.loss < before.loss, "{before:?} -> {after:?}");
     assert!(after.accuracy.unwrap() >= 0.9, "{after:?}");
     let h = &t.progress().history;
@@ -46,24 +71,16 @@ fn learns_blobs_and_reports_history() {
 
 #[test]
 fn regression_reports_mae_and_rmse() {
-    let data = line(200);
-    let rows: Vec<usize> = (0..200).collect();
-    let model = MlpConfig {
-        inputs: 2,
-        hidden: vec![16],
-        outputs: 1,
-        activation: Activation::Tanh,
-        dropout: vec![],
-    };
+    let f = Fixture::new(line(200), 0..200, 0..0);
     let config = TrainConfig {
         epochs: 40,
         batch_size: 20,
         lr: 0.02,
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(model, Task::Regression, config).unwrap();
-    t.fit(&data, &rows, &[], &mut Silent).unwrap();
-    let m = t.evaluate(&data, &rows).unwrap();
+    let mut t = f.trainer(mlp(2, vec![16], 1, Activation::Tanh), config);
+    t.fit(&f.data, &f.rows, &[], &mut Silent).unwrap();
+    let m = t.evaluate(&f.data, &f.rows).unwrap();
     assert!(m.accuracy.is_none());
     assert!(
         m.mae.unwrap() < 0.15 && m.rmse.unwrap() >= m.mae.unwrap(),
@@ -77,15 +94,7 @@ fn regression_reports_mae_and_rmse() {
 
 #[test]
 fn nan_guard_names_step_batch_and_layer() {
-    let data = line(64);
-    let rows: Vec<usize> = (0..64).collect();
-    let model = MlpConfig {
-        inputs: 2,
-        hidden: vec![8, 8],
-        outputs: 1,
-        activation: Activation::Relu,
-        dropout: vec![],
-    };
+    let f = Fixture::new(line(64), 0..64, 0..0);
     let config = TrainConfig {
         epochs: 50,
         batch_size: 8,
@@ -93,8 +102,8 @@ fn nan_guard_names_step_batch_and_layer() {
         optimizer: OptimizerKind::Sgd,
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(model, Task::Regression, config).unwrap();
-    let err = t.fit(&data, &rows, &[], &mut Silent).unwrap_err();
+    let mut t = f.trainer(mlp(2, vec![8, 8], 1, Activation::Relu), config);
+    let err = t.fit(&f.data, &f.rows, &[], &mut Silent).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, TrainError::NonFinite { .. }), "{msg}");
     assert!(
@@ -109,7 +118,7 @@ fn early_stopping_ends_run_on_stalled_validation() {
     // Validation rows carry shifted labels, so fitting the training rows makes validation
     // worse epoch after epoch.
     let (features, names, targets) = blobs(90).into_parts();
-    let crate::data::Targets::Classes {
+    let Targets::Classes {
         mut labels,
         class_names,
     } = targets
@@ -119,17 +128,16 @@ fn early_stopping_ends_run_on_stalled_validation() {
     for l in &mut labels[60..] {
         *l = (*l + 1) % 3;
     }
-    let data = crate::data::Dataset::new(
+    let data = Dataset::new(
         features,
         names,
-        crate::data::Targets::Classes {
+        Targets::Classes {
             labels,
             class_names,
         },
     )
     .unwrap();
-    let rows: Vec<usize> = (0..60).collect();
-    let val: Vec<usize> = (60..90).collect();
+    let f = Fixture::new(data, 0..60, 60..90);
     let config = TrainConfig {
         epochs: 200,
         batch_size: 10,
@@ -138,8 +146,8 @@ fn early_stopping_ends_run_on_stalled_validation() {
         patience: Some(2),
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(classifier(vec![32], vec![]), Task::Classification, config).unwrap();
-    t.fit(&data, &rows, &val, &mut Silent).unwrap();
+    let mut t = f.trainer(classifier(vec![32], vec![]), config);
+    t.fit(&f.data, &f.rows, &f.val, &mut Silent).unwrap();
     let p = t.progress();
     assert!(p.stopped_early, "ran {} epochs", p.epochs_done);
     assert!(p.epochs_done < 200);
@@ -148,8 +156,7 @@ fn early_stopping_ends_run_on_stalled_validation() {
 
 #[test]
 fn mismatched_data_is_rejected() {
-    let data = line(10);
-    let rows: Vec<usize> = (0..10).collect();
+    let f = Fixture::new(line(10), 0..10, 0..0);
     let mut t = Trainer::new(
         classifier(vec![4], vec![]),
         Task::Classification,
@@ -157,7 +164,7 @@ fn mismatched_data_is_rejected() {
     )
     .unwrap();
     let e = t
-        .fit(&data, &rows, &[], &mut Silent)
+        .fit(&f.data, &f.rows, &[], &mut Silent)
         .unwrap_err()
         .to_string();
     assert!(e.contains("2 features") && e.contains("expects 4"), "{e}");
@@ -165,35 +172,21 @@ fn mismatched_data_is_rejected() {
 
 #[test]
 fn predict_matches_evaluate() {
-    let data = blobs(30);
-    let rows: Vec<usize> = (0..30).collect();
-    let mut t = Trainer::new(
-        classifier(vec![8], vec![0.5]),
-        Task::Classification,
-        TrainConfig::default(),
-    )
-    .unwrap();
-    let out = t.predict(&data.features()).unwrap();
+    let f = Fixture::new(blobs(30), 0..30, 0..0);
+    let mut t = f.trainer(classifier(vec![8], vec![0.5]), TrainConfig::default());
+    let out = t.predict(&f.data.features()).unwrap();
     assert_eq!(out.len(), 90);
-    let crate::data::Targets::Classes { labels, .. } = data.targets() else {
+    let Targets::Classes { labels, .. } = f.data.targets() else {
         unreachable!()
     };
     let acc = crate::nn::metrics::accuracy(&out, 3, labels);
-    assert_eq!(acc, t.evaluate(&data, &rows).unwrap().accuracy.unwrap());
+    assert_eq!(acc, t.evaluate(&f.data, &f.rows).unwrap().accuracy.unwrap());
     assert!(t.predict(&[1.0; 5]).is_err());
 }
 
 #[test]
 fn deep_sigmoid_network_shows_vanishing_gradients() {
-    let data = blobs(64);
-    let rows: Vec<usize> = (0..64).collect();
-    let model = MlpConfig {
-        inputs: 4,
-        hidden: vec![16; 10],
-        outputs: 3,
-        activation: Activation::Sigmoid,
-        dropout: vec![],
-    };
+    let f = Fixture::new(blobs(64), 0..64, 0..0);
     let config = TrainConfig {
         epochs: 1,
         batch_size: 16,
@@ -201,8 +194,8 @@ fn deep_sigmoid_network_shows_vanishing_gradients() {
         lr: 0.01,
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(model, Task::Classification, config).unwrap();
-    t.fit(&data, &rows, &[], &mut Silent).unwrap();
+    let mut t = f.trainer(mlp(4, vec![16; 10], 3, Activation::Sigmoid), config);
+    t.fit(&f.data, &f.rows, &[], &mut Silent).unwrap();
     let norms = &t.progress().history[0].grad_norms;
     assert_eq!(norms.len(), 11);
     assert!(norms[10] / norms[0] > 1e3, "{norms:?}");
@@ -210,8 +203,7 @@ fn deep_sigmoid_network_shows_vanishing_gradients() {
 
 #[test]
 fn split_step_gives_the_gradient_and_the_sgd_update() {
-    let data = blobs(60);
-    let rows: Vec<usize> = (0..60).collect();
+    let Fixture { data, rows, .. } = Fixture::new(blobs(60), 0..60, 0..0);
     let config = TrainConfig {
         optimizer: OptimizerKind::Sgd,
         lr: 0.1,
@@ -271,15 +263,12 @@ fn standardised_target_trains_in_model_units_and_reports_the_targets_units() {
     };
     let big: Vec<f32> = y.iter().map(|v| v * 200.0 + 500.0).collect();
     let data = Dataset::new(features, names, Targets::Values(big.clone())).unwrap();
-    let rows: Vec<usize> = (0..160).collect();
-    let test: Vec<usize> = (160..200).collect();
-    let model = MlpConfig {
-        inputs: 2,
-        hidden: vec![16],
-        outputs: 1,
-        activation: Activation::Tanh,
-        dropout: vec![],
-    };
+    let Fixture {
+        data,
+        rows,
+        val: test,
+    } = Fixture::new(data, 0..160, 160..200);
+    let model = mlp(2, vec![16], 1, Activation::Tanh);
     let config = TrainConfig {
         epochs: 60,
         batch_size: 16,
@@ -323,9 +312,7 @@ fn standardised_target_trains_in_model_units_and_reports_the_targets_units() {
 
 #[test]
 fn early_stopping_ends_with_the_best_epochs_weights() {
-    let data = blobs(150);
-    let rows: Vec<usize> = (0..120).collect();
-    let val: Vec<usize> = (120..150).collect();
+    let f = Fixture::new(blobs(150), 0..120, 120..150);
     // A learning rate high enough that the validation loss goes up and down.
     let config = TrainConfig {
         epochs: 60,
@@ -334,13 +321,8 @@ fn early_stopping_ends_with_the_best_epochs_weights() {
         patience: Some(4),
         ..TrainConfig::default()
     };
-    let mut t = Trainer::new(
-        classifier(vec![32], vec![0.3]),
-        Task::Classification,
-        config,
-    )
-    .unwrap();
-    t.fit(&data, &rows, &val, &mut Silent).unwrap();
+    let mut t = f.trainer(classifier(vec![32], vec![0.3]), config);
+    t.fit(&f.data, &f.rows, &f.val, &mut Silent).unwrap();
     let p = t.progress().clone();
     let losses: Vec<f64> = p.history.iter().map(|r| r.val_loss.unwrap()).collect();
     let (best_i, best) = losses
@@ -354,6 +336,6 @@ fn early_stopping_ends_with_the_best_epochs_weights() {
         *losses.last().unwrap() > *best,
         "the last epoch was the best: nothing to restore"
     );
-    let now = t.evaluate(&data, &val).unwrap().loss;
+    let now = t.evaluate(&f.data, &f.val).unwrap().loss;
     assert_eq!(now, *best, "the weights are not the best epoch's");
 }
