@@ -13,6 +13,7 @@ use std::time::Instant;
 
 mod conv_train;
 mod landscape;
+mod mlp_train;
 
 /// Which workloads to run and how.
 #[derive(Clone, Debug)]
@@ -31,6 +32,9 @@ pub struct BenchOptions {
     pub landscape_samples: usize,
     /// Points per axis of the landscape grid (the peer's `--grid`, 5).
     pub landscape_grid: usize,
+    /// In-process data-parallel workers of the MLP training workloads; `None` lets the library
+    /// choose from the threads and the batch size, as `discesa train --threads` does.
+    pub workers: Option<usize>,
 }
 
 impl Default for BenchOptions {
@@ -43,6 +47,7 @@ impl Default for BenchOptions {
             json: false,
             landscape_samples: landscape::SAMPLES,
             landscape_grid: landscape::GRID,
+            workers: None,
         }
     }
 }
@@ -147,6 +152,9 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     if a.batches.is_empty() || a.batches.contains(&0) {
         return Err("--batches needs positive batch sizes, e.g. 16,64,256".into());
     }
+    if a.workers == Some(0) {
+        return Err("--workers must be at least 1".into());
+    }
     if a.landscape_samples == 0 || a.landscape_grid == 0 {
         return Err("--samples and --grid must be at least 1".into());
     }
@@ -213,18 +221,10 @@ pub fn run(a: &BenchOptions) -> Result<(), String> {
     ] {
         if want(name) {
             for &b in &a.batches {
-                let mut net = Net::new(&dims, 0);
-                let x = Tensor::<f32>::rand_normal([b, dims[0]], 0.0, 1.0, 3);
-                let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
-                let mut loss = 0.0;
-                let m = time_steps(reps, || loss = net.sgd_step(&x, &labels));
-                out.emit(
-                    name,
-                    b,
-                    m.0 * b as f64,
-                    "samples/s",
-                    &[spread(m), ("loss", format!("{loss:.4}"))],
-                );
+                let workers = a
+                    .workers
+                    .unwrap_or_else(|| crate::dist::in_process_workers(threads, b));
+                mlp_train::mlp_train(&out, reps, name, &dims, b, workers)?;
             }
             out.emit(&format!("{name}_peak_rss"), 0, peak_rss_mib(), "MiB", &[]);
         }
@@ -297,6 +297,13 @@ impl Net {
 
     /// One training step: forward, loss, backward, SGD update; returns the loss.
     fn sgd_step(&mut self, x: &Tensor<f32>, labels: &[usize]) -> f32 {
+        let loss = self.gradient(x, labels);
+        self.update();
+        loss
+    }
+
+    /// Forward, loss and backward: the flat gradient of the batch's mean loss into `grads`.
+    fn gradient(&mut self, x: &Tensor<f32>, labels: &[usize]) -> f32 {
         let loss = {
             let leaves = self.params.leaves(&self.tape);
             let loss = self.loss(&self.tape, &leaves, x, labels);
@@ -305,10 +312,14 @@ impl Net {
             loss.item().expect("scalar")
         };
         self.tape.clear();
+        loss
+    }
+
+    /// The SGD update with the gradient in `grads`.
+    fn update(&mut self) {
         self.sgd
             .step(self.params.flat_mut(), &self.grads)
             .expect("same layout");
-        loss
     }
 }
 

@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// Points per axis of the landscape grid over [-1, 1]^2.
     #[arg(long, default_value_t = 5)]
     grid: usize,
+    /// In-process data-parallel workers for mlp_wide_train and mlp_deep_train (1: kernel
+    /// threads only); default: chosen from --threads and the batch size, as `train` does.
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 pub fn run(a: BenchArgs) -> CmdResult {
@@ -45,6 +49,7 @@ pub fn run(a: BenchArgs) -> CmdResult {
         json: a.json,
         landscape_samples: a.samples,
         landscape_grid: a.grid,
+        workers: a.workers,
     })
     .map_err(Fail::input)
 }

@@ -74,10 +74,6 @@ pub fn threads_per_rank() -> usize {
     (discesa::tensor::num_threads() / discesa::dist::local_ranks()).max(1)
 }
 
-/// Batch size from which `--threads T` runs T in-process workers instead of splitting each
-/// operation over T kernel threads (a first estimate; docs/distributed.md says how to check it).
-const WORKERS_FROM_BATCH: usize = 16;
-
 /// Decides the launch and the strategy from the flags, the launcher's environment and the
 /// batch size; every error is bad input.
 pub fn plan(
@@ -94,8 +90,8 @@ pub fn plan(
             (_, Some(0)) => return Err(Fail::input("--workers must be at least 1")),
             (_, Some(1)) => Launch::Solo,
             (_, Some(n)) => Launch::Threads(n),
-            (_, None) => match threads {
-                Some(t) if t >= 2 && batch >= WORKERS_FROM_BATCH.max(t) => Launch::Threads(t),
+            (_, None) => match threads.map(|t| discesa::dist::in_process_workers(t, batch)) {
+                Some(n) if n > 1 => Launch::Threads(n),
                 _ => Launch::Solo,
             },
         };

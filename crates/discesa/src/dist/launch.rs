@@ -34,6 +34,22 @@ pub fn local_ranks() -> usize {
     .unwrap_or(1)
 }
 
+/// Global batch size from which `threads` cores train faster as that many in-process
+/// data-parallel workers (one kernel thread each) than as kernel threads that split every
+/// operation of one rank. Measured with `discesa bench --threads 2 --workers 1|2`
+/// (docs/distributed.md, "Two cores in one process").
+pub const WORKERS_FROM_BATCH: usize = 16;
+
+/// How many in-process workers `threads` cores should run for a global batch of `batch`: all
+/// of them from [`WORKERS_FROM_BATCH`] on (and at least one row per worker), else 1.
+pub fn in_process_workers(threads: usize, batch: usize) -> usize {
+    if threads >= 2 && batch >= WORKERS_FROM_BATCH.max(threads) {
+        threads
+    } else {
+        1
+    }
+}
+
 /// This process's rank according to the MPI launcher's variables, if launched by one.
 pub fn mpi_rank() -> Option<usize> {
     ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]

@@ -34,7 +34,10 @@ pub use async_sgd::{AsyncSgd, StalenessHistogram};
 pub use buckets::{BucketPlan, FIRST_BUCKET_BYTES};
 pub use comm::{CommError, CommResult, Communicator, PendingReduce, SoloComm};
 pub use common::{shard, Rank, RankSteps, Ranked};
-pub use launch::{local_ranks, mpi_rank, mpi_world_size, run_threads, RankFailure};
+pub use launch::{
+    in_process_workers, local_ranks, mpi_rank, mpi_world_size, run_threads, RankFailure,
+    WORKERS_FROM_BATCH,
+};
 pub use local::LocalComm;
 pub use local_sgd::LocalSgd;
 #[cfg(feature = "mpi")]
