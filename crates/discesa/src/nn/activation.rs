@@ -1,10 +1,9 @@
 //! Element-wise non-linearities, composed from the engine's differentiable primitives.
 
-use super::module::{ForwardCtx, Module};
-use super::params::ParamSpec;
+use super::module::stateless_module;
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
-use crate::tensor::{Element, Tensor};
+use crate::tensor::Element;
 use serde::{Deserialize, Serialize};
 
 /// A non-linearity `g` applied element by element.
@@ -140,29 +139,7 @@ impl Activation {
     }
 }
 
-impl<T: Element> Module<T> for Activation {
-    fn describe(&self) -> String {
-        self.name()
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        0
-    }
-
-    fn forward<'t>(
-        &self,
-        x: Var<'t, T>,
-        _params: &[Var<'t, T>],
-        _buffers: &mut [Tensor<T>],
-        _ctx: &ForwardCtx,
-    ) -> Result<Var<'t, T>> {
-        self.apply(x)
-    }
-}
+stateless_module!(Activation, |g, x| describe: g.name(), forward: g.apply(x));
 
 #[cfg(test)]
 mod tests {

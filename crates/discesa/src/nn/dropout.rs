@@ -2,7 +2,6 @@
 //! survivors by `1/(1−p)`, so evaluation (the identity) needs no rescaling.
 
 use super::module::{mix, ForwardCtx, Module};
-use super::params::ParamSpec;
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
 use crate::tensor::{Element, Tensor};
@@ -61,14 +60,6 @@ impl Dropout {
 impl<T: Element> Module<T> for Dropout {
     fn describe(&self) -> String {
         format!("Dropout({})", self.p)
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        0
     }
 
     fn forward<'t>(

@@ -28,6 +28,18 @@ impl Linear {
         }
     }
 
+    /// The same layer initialised as PyTorch's `nn.Linear` draws its weight: uniform in
+    /// ±1/√inputs.
+    pub fn uniform(inputs: usize, outputs: usize) -> Self {
+        Linear {
+            inputs,
+            outputs,
+            init: Init::Uniform {
+                bound: 1.0 / (inputs as f64).sqrt(),
+            },
+        }
+    }
+
     /// The same layer with Xavier-uniform weights (suits tanh and sigmoid networks).
     pub fn xavier(inputs: usize, outputs: usize) -> Self {
         Linear {

@@ -1,8 +1,7 @@
 //! The multilayer perceptron builder: `Linear → g → Dropout` per hidden layer, then a linear
 //! output layer; its configuration is plain data, saved in checkpoints to rebuild the model.
 
-use super::module::{ForwardCtx, Module};
-use super::params::ParamSpec;
+use super::module::{layout_of, ForwardCtx, Module};
 use super::{Activation, Dropout, Linear, Sequential};
 use crate::autodiff::Var;
 use crate::error::{invalid, Result};
@@ -112,13 +111,7 @@ impl<T: Element> Module<T> for Mlp<T> {
         )
     }
 
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        self.net.param_specs()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        self.net.num_param_tensors()
-    }
+    layout_of!(net);
 
     fn forward<'t>(
         &self,

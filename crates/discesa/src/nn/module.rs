@@ -21,8 +21,11 @@ pub trait Module<T: Element>: Send + Sync {
     /// A short description (`Linear(784 → 256)`), used in messages and summaries.
     fn describe(&self) -> String;
 
-    /// The parameters this module owns, with names relative to it (`weight`, `bias`).
-    fn param_specs(&self) -> Vec<ParamSpec>;
+    /// The parameters this module owns, with names relative to it (`weight`, `bias`); none by
+    /// default.
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        Vec::new()
+    }
 
     /// Number of parameter tensors (the length of the slice `forward` expects).
     fn num_param_tensors(&self) -> usize {
@@ -57,6 +60,60 @@ pub trait Module<T: Element>: Send + Sync {
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>>;
 }
+
+/// The layout methods of [`Module`] (parameter and buffer specs, their counts and
+/// `state_names`) for a layer that wraps one inner module in the field named: the layer owns
+/// exactly what the inner module owns, under the same names.
+macro_rules! layout_of {
+    ($inner:ident) => {
+        fn param_specs(&self) -> Vec<$crate::nn::ParamSpec> {
+            self.$inner.param_specs()
+        }
+
+        fn num_param_tensors(&self) -> usize {
+            self.$inner.num_param_tensors()
+        }
+
+        fn buffer_specs(&self) -> Vec<$crate::nn::BufferSpec> {
+            self.$inner.buffer_specs()
+        }
+
+        fn num_buffers(&self) -> usize {
+            self.$inner.num_buffers()
+        }
+
+        fn state_names(&self) -> Vec<String> {
+            self.$inner.state_names()
+        }
+    };
+}
+pub(crate) use layout_of;
+
+/// The [`Module`] implementation of a layer without parameters or buffers, a function of its
+/// input alone: `describe` and `forward` are expressions of the layer (bound to the pattern
+/// given first) and of the input `x` (bound to the identifier given second).
+macro_rules! stateless_module {
+    ($layer:ty, |$this:pat_param, $x:ident| describe: $describe:expr, forward: $forward:expr $(,)?) => {
+        impl<T: $crate::tensor::Element> $crate::nn::Module<T> for $layer {
+            fn describe(&self) -> String {
+                let $this = self;
+                $describe
+            }
+
+            fn forward<'t>(
+                &self,
+                $x: $crate::autodiff::Var<'t, T>,
+                _params: &[$crate::autodiff::Var<'t, T>],
+                _buffers: &mut [$crate::tensor::Tensor<T>],
+                _ctx: &$crate::nn::ForwardCtx,
+            ) -> $crate::error::Result<$crate::autodiff::Var<'t, T>> {
+                let $this = self;
+                $forward
+            }
+        }
+    };
+}
+pub(crate) use stateless_module;
 
 /// Calls `f` with every parameter's full name and spec, in layout order (visit by name).
 pub fn visit_params<T: Element>(module: &dyn Module<T>, mut f: impl FnMut(&ParamSpec)) {

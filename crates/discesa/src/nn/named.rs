@@ -4,7 +4,7 @@
 //! [`Named::forward_child`] to wire them differently.
 
 use super::buffers::{expect_buffers, BufferSpec};
-use super::module::{expect_params, ForwardCtx, Module};
+use super::module::{expect_params, stateless_module, ForwardCtx, Module};
 use super::params::ParamSpec;
 use crate::autodiff::Var;
 use crate::error::Result;
@@ -12,7 +12,8 @@ use crate::tensor::{Element, Tensor};
 
 /// Named child modules in registration order.
 pub struct Named<T: Element> {
-    children: Vec<(String, Box<dyn Module<T>>)>,
+    names: Vec<String>,
+    children: Vec<Box<dyn Module<T>>>,
     /// Start of each child's parameter slice, then the total.
     param_at: Vec<usize>,
     /// Start of each child's buffer slice, then the total.
@@ -22,6 +23,7 @@ pub struct Named<T: Element> {
 impl<T: Element> Default for Named<T> {
     fn default() -> Self {
         Named {
+            names: Vec::new(),
             children: Vec::new(),
             param_at: vec![0],
             buf_at: vec![0],
@@ -48,7 +50,8 @@ impl<T: Element> Named<T> {
             .push(self.param_at.last().copied().unwrap_or(0) + p);
         self.buf_at
             .push(self.buf_at.last().copied().unwrap_or(0) + b);
-        self.children.push((name.into(), m));
+        self.names.push(name.into());
+        self.children.push(m);
     }
 
     /// Number of children.
@@ -59,6 +62,11 @@ impl<T: Element> Named<T> {
     /// True without children.
     pub fn is_empty(&self) -> bool {
         self.children.is_empty()
+    }
+
+    /// The children in order.
+    pub fn children(&self) -> &[Box<dyn Module<T>>] {
+        &self.children
     }
 
     /// Runs child `i` on `x` with its slices of `params` and `buffers` (the whole container's).
@@ -72,9 +80,7 @@ impl<T: Element> Named<T> {
     ) -> Result<Var<'t, T>> {
         let (p0, p1) = (self.param_at[i], self.param_at[i + 1]);
         let (b0, b1) = (self.buf_at[i], self.buf_at[i + 1]);
-        self.children[i]
-            .1
-            .forward(x, &params[p0..p1], &mut buffers[b0..b1], ctx)
+        self.children[i].forward(x, &params[p0..p1], &mut buffers[b0..b1], ctx)
     }
 
     /// Checks the slice lengths a forward pass received.
@@ -83,13 +89,29 @@ impl<T: Element> Named<T> {
         expect_buffers(module, buffers, self.num_buffers())
     }
 
+    /// Checks the slice lengths (naming `module`), then runs the children one after another.
+    pub fn forward_chain<'t>(
+        &self,
+        module: &str,
+        mut x: Var<'t, T>,
+        params: &[Var<'t, T>],
+        buffers: &mut [Tensor<T>],
+        ctx: &ForwardCtx,
+    ) -> Result<Var<'t, T>> {
+        self.expect(module, params, buffers)?;
+        for i in 0..self.children.len() {
+            x = self.forward_child(i, x, params, buffers, ctx)?;
+        }
+        Ok(x)
+    }
+
     fn prefixed<S>(
         &self,
         list: impl Fn(&dyn Module<T>) -> Vec<S>,
         rename: impl Fn(&mut S, &str),
     ) -> Vec<S> {
         let mut out = Vec::new();
-        for (name, m) in &self.children {
+        for (name, m) in self.names.iter().zip(&self.children) {
             for mut s in list(m.as_ref()) {
                 rename(&mut s, name);
                 out.push(s);
@@ -102,8 +124,9 @@ impl<T: Element> Named<T> {
 impl<T: Element> Module<T> for Named<T> {
     fn describe(&self) -> String {
         let inner: Vec<String> = self
-            .children
+            .names
             .iter()
+            .zip(&self.children)
             .map(|(n, m)| format!("{n}: {}", m.describe()))
             .collect();
         format!("{{{}}}", inner.join(", "))
@@ -137,16 +160,12 @@ impl<T: Element> Module<T> for Named<T> {
 
     fn forward<'t>(
         &self,
-        mut x: Var<'t, T>,
+        x: Var<'t, T>,
         params: &[Var<'t, T>],
         buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
-        self.expect("Named", params, buffers)?;
-        for i in 0..self.children.len() {
-            x = self.forward_child(i, x, params, buffers, ctx)?;
-        }
-        Ok(x)
+        self.forward_chain("Named", x, params, buffers, ctx)
     }
 }
 
@@ -154,70 +173,20 @@ impl<T: Element> Module<T> for Named<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GlobalAvgPool;
 
-impl<T: Element> Module<T> for GlobalAvgPool {
-    fn describe(&self) -> String {
-        "GlobalAvgPool".into()
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-
-    fn forward<'t>(
-        &self,
-        x: Var<'t, T>,
-        _params: &[Var<'t, T>],
-        _buffers: &mut [Tensor<T>],
-        _ctx: &ForwardCtx,
-    ) -> Result<Var<'t, T>> {
-        x.global_avg_pool2d()
-    }
-}
+stateless_module!(GlobalAvgPool, |_, x| describe: "GlobalAvgPool".into(), forward: x.global_avg_pool2d());
 
 /// `[N, …] → [N, product]` as a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flatten;
 
-impl<T: Element> Module<T> for Flatten {
-    fn describe(&self) -> String {
-        "Flatten".into()
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-
-    fn forward<'t>(
-        &self,
-        x: Var<'t, T>,
-        _params: &[Var<'t, T>],
-        _buffers: &mut [Tensor<T>],
-        _ctx: &ForwardCtx,
-    ) -> Result<Var<'t, T>> {
-        x.flatten()
-    }
-}
+stateless_module!(Flatten, |_, x| describe: "Flatten".into(), forward: x.flatten());
 
 /// Max pooling as a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxPool2d(pub crate::tensor::Pool2dOptions);
 
-impl<T: Element> Module<T> for MaxPool2d {
-    fn describe(&self) -> String {
-        format!("MaxPool2d({}×{})", self.0.kernel[0], self.0.kernel[1])
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-
-    fn forward<'t>(
-        &self,
-        x: Var<'t, T>,
-        _params: &[Var<'t, T>],
-        _buffers: &mut [Tensor<T>],
-        _ctx: &ForwardCtx,
-    ) -> Result<Var<'t, T>> {
-        x.max_pool2d(&self.0)
-    }
-}
+stateless_module!(
+    MaxPool2d,
+    |MaxPool2d(o), x| describe: format!("MaxPool2d({}×{})", o.kernel[0], o.kernel[1]),
+    forward: x.max_pool2d(o),
+);

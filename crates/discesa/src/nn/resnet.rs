@@ -13,11 +13,9 @@
 
 use super::batchnorm::BatchNorm;
 use super::conv::Conv2d;
-use super::init::Init;
-use super::module::{ForwardCtx, Module};
+use super::module::{layout_of, ForwardCtx, Module};
 use super::named::{GlobalAvgPool, Named};
-use super::params::ParamSpec;
-use super::{Activation, BufferSpec, Linear, Sequential};
+use super::{Activation, Linear, Sequential};
 use crate::autodiff::Var;
 use crate::error::{invalid, shape_err, Result};
 use crate::tensor::{Element, Tensor};
@@ -107,25 +105,7 @@ impl<T: Element> Module<T> for Block<T> {
         format!("Block{}", if self.shortcut { "" } else { "(plain)" })
     }
 
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        self.parts.param_specs()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        self.parts.num_param_tensors()
-    }
-
-    fn buffer_specs(&self) -> Vec<BufferSpec> {
-        self.parts.buffer_specs()
-    }
-
-    fn num_buffers(&self) -> usize {
-        self.parts.num_buffers()
-    }
-
-    fn state_names(&self) -> Vec<String> {
-        self.parts.state_names()
-    }
+    layout_of!(parts);
 
     fn forward<'t>(
         &self,
@@ -177,14 +157,9 @@ impl<T: Element> ResNet<T> {
             }
             net.push(format!("layer{}", stage + 1), Box::new(blocks));
         }
-        let fc = Linear {
-            inputs: cin,
-            outputs: config.classes,
-            init: Init::Uniform {
-                bound: 1.0 / (cin as f64).sqrt(),
-            },
-        };
-        let net = net.with("pool", GlobalAvgPool).with("fc", fc);
+        let net = net
+            .with("pool", GlobalAvgPool)
+            .with("fc", Linear::uniform(cin, config.classes));
         Ok(ResNet { config, net })
     }
 
@@ -199,25 +174,7 @@ impl<T: Element> Module<T> for ResNet<T> {
         format!("{} (width {})", self.config.name(), self.config.width)
     }
 
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        self.net.param_specs()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        self.net.num_param_tensors()
-    }
-
-    fn buffer_specs(&self) -> Vec<BufferSpec> {
-        self.net.buffer_specs()
-    }
-
-    fn num_buffers(&self) -> usize {
-        self.net.num_buffers()
-    }
-
-    fn state_names(&self) -> Vec<String> {
-        self.net.state_names()
-    }
+    layout_of!(net);
 
     fn forward<'t>(
         &self,
@@ -287,13 +244,6 @@ pub fn cnn<T: Element>(c: &CnnConfig) -> Result<Named<T>> {
         padding: [0, 0],
     });
     let (w, flat) = (c.width, 2 * c.width * (c.input[1] / 4) * (c.input[2] / 4));
-    let fc = |i: usize, o: usize| Linear {
-        inputs: i,
-        outputs: o,
-        init: Init::Uniform {
-            bound: 1.0 / (i as f64).sqrt(),
-        },
-    };
     Ok(Named::new()
         .with("conv1", Conv2d::square(c.input[0], w, 5, 1, 2))
         .with("bn1", BatchNorm::d2(w))
@@ -304,9 +254,9 @@ pub fn cnn<T: Element>(c: &CnnConfig) -> Result<Named<T>> {
         .with("relu2", Activation::Relu)
         .with("pool2", pool)
         .with("flatten", super::named::Flatten)
-        .with("fc1", fc(flat, c.hidden))
+        .with("fc1", Linear::uniform(flat, c.hidden))
         .with("relu3", Activation::Relu)
-        .with("fc2", fc(c.hidden, c.classes)))
+        .with("fc2", Linear::uniform(c.hidden, c.classes)))
 }
 
 #[cfg(test)]

@@ -1,17 +1,16 @@
 //! Containers: `Sequential` chains modules (parameters named `layers.{i}.…` as in PyTorch's
 //! `self.layers = nn.Sequential(...)`), `Residual` adds a skip connection around a body.
 
-use super::buffers::{expect_buffers, BufferSpec};
-use super::module::{expect_params, ForwardCtx, Module};
-use super::params::ParamSpec;
+use super::module::{layout_of, ForwardCtx, Module};
+use super::named::Named;
 use crate::autodiff::Var;
 use crate::error::{shape_err, Result};
 use crate::tensor::{Element, Tensor};
 
-/// Modules applied one after another.
+/// Modules applied one after another: a [`Named`] whose children are named by position.
 pub struct Sequential<T: Element> {
     prefix: String,
-    layers: Vec<Box<dyn Module<T>>>,
+    layers: Named<T>,
 }
 
 impl<T: Element> Sequential<T> {
@@ -20,104 +19,50 @@ impl<T: Element> Sequential<T> {
     pub fn new(prefix: impl Into<String>) -> Self {
         Sequential {
             prefix: prefix.into(),
-            layers: Vec::new(),
+            layers: Named::new(),
         }
     }
 
     /// Appends a module.
     pub fn push(mut self, m: impl Module<T> + 'static) -> Self {
-        self.layers.push(Box::new(m));
+        self.push_boxed(Box::new(m));
         self
     }
 
     /// Appends a boxed module.
     pub fn push_boxed(&mut self, m: Box<dyn Module<T>>) {
-        self.layers.push(m);
+        let i = self.layers.len();
+        let name = if self.prefix.is_empty() {
+            i.to_string()
+        } else {
+            format!("{}.{i}", self.prefix)
+        };
+        self.layers.push(name, m);
     }
 
     /// The modules in order.
     pub fn layers(&self) -> &[Box<dyn Module<T>>] {
-        &self.layers
-    }
-
-    fn child_prefix(&self, i: usize) -> String {
-        if self.prefix.is_empty() {
-            format!("{i}.")
-        } else {
-            format!("{}.{i}.", self.prefix)
-        }
+        self.layers.children()
     }
 }
 
 impl<T: Element> Module<T> for Sequential<T> {
     fn describe(&self) -> String {
-        let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        let inner: Vec<String> = self.layers().iter().map(|l| l.describe()).collect();
         format!("Sequential[{}]", inner.join(", "))
     }
 
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        let mut out = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let prefix = self.child_prefix(i);
-            out.extend(layer.param_specs().into_iter().map(|mut s| {
-                s.name = format!("{prefix}{}", s.name);
-                s
-            }));
-        }
-        out
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        self.layers.iter().map(|l| l.num_param_tensors()).sum()
-    }
-
-    fn buffer_specs(&self) -> Vec<BufferSpec> {
-        let mut out = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let prefix = self.child_prefix(i);
-            out.extend(layer.buffer_specs().into_iter().map(|mut s| {
-                s.name = format!("{prefix}{}", s.name);
-                s
-            }));
-        }
-        out
-    }
-
-    fn num_buffers(&self) -> usize {
-        self.layers.iter().map(|l| l.num_buffers()).sum()
-    }
-
-    fn state_names(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let prefix = self.child_prefix(i);
-            out.extend(
-                layer
-                    .state_names()
-                    .into_iter()
-                    .map(|n| format!("{prefix}{n}")),
-            );
-        }
-        out
-    }
+    layout_of!(layers);
 
     fn forward<'t>(
         &self,
-        mut x: Var<'t, T>,
+        x: Var<'t, T>,
         params: &[Var<'t, T>],
         buffers: &mut [Tensor<T>],
         ctx: &ForwardCtx,
     ) -> Result<Var<'t, T>> {
-        expect_params("Sequential", params, self.num_param_tensors())?;
-        expect_buffers("Sequential", buffers, self.num_buffers())?;
-        let (mut at, mut bt) = (0, 0);
-        for layer in &self.layers {
-            let (n, nb) = (layer.num_param_tensors(), layer.num_buffers());
-            x = layer.forward(x, &params[at..at + n], &mut buffers[bt..bt + nb], ctx)?;
-            at += n;
-            bt += nb;
-        }
-        Ok(x)
+        self.layers
+            .forward_chain("Sequential", x, params, buffers, ctx)
     }
 }
 
@@ -143,25 +88,7 @@ impl<T: Element> Module<T> for Residual<T> {
         format!("Residual({})", self.body.describe())
     }
 
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        self.body.param_specs()
-    }
-
-    fn num_param_tensors(&self) -> usize {
-        self.body.num_param_tensors()
-    }
-
-    fn buffer_specs(&self) -> Vec<BufferSpec> {
-        self.body.buffer_specs()
-    }
-
-    fn num_buffers(&self) -> usize {
-        self.body.num_buffers()
-    }
-
-    fn state_names(&self) -> Vec<String> {
-        self.body.state_names()
-    }
+    layout_of!(body);
 
     fn forward<'t>(
         &self,
