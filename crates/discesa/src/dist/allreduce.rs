@@ -5,7 +5,7 @@
 
 use super::buckets::BucketPlan;
 use super::comm::{Communicator, PendingReduce};
-use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps};
+use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps, Step};
 use super::timeline::Timeline;
 use crate::data::Dataset;
 use crate::train::{Result, StepOutcome, Trainer};
@@ -100,29 +100,21 @@ impl RankSteps for AllReduce {
         ));
     }
 
-    fn step(
-        &mut self,
-        rank: &mut Rank,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-        at: (usize, usize),
-        norms: &mut [f64],
-    ) -> Result<StepOutcome> {
+    fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome> {
         let plan = self.plan.as_ref().expect("prepare ran first");
         let (loss_sum, metric_sum, n) = averaged_gradient(
             rank.comm.as_mut(),
             plan,
-            trainer,
-            data,
-            rows,
+            step.trainer,
+            step.data,
+            step.rows,
             &mut rank.timeline,
         )?;
         let mut global = [loss_sum];
         rank.comm.all_reduce_sum_f64(&mut global)?;
-        let loss = global[0] / rows.len() as f64;
+        let loss = global[0] / step.rows.len() as f64;
         let t = rank.timeline.now();
-        trainer.finish_step(loss, at, norms, true)?;
+        step.trainer.finish_step(loss, step.at, step.norms, true)?;
         rank.timeline.span("update", t);
         Ok(StepOutcome {
             loss_sum,

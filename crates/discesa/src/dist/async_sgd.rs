@@ -6,8 +6,7 @@
 //! staleness of every applied update is counted.
 
 use super::comm::Communicator;
-use super::common::{Rank, RankSteps};
-use crate::data::Dataset;
+use super::common::{Rank, RankSteps, Step};
 use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 use serde::Serialize;
 
@@ -154,36 +153,30 @@ impl RankSteps for AsyncSgd {
         }
     }
 
-    fn step(
-        &mut self,
-        rank: &mut Rank,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-        at: (usize, usize),
-        norms: &mut [f64],
-    ) -> Result<StepOutcome> {
+    fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome> {
         loop {
             let t = rank.timeline.now();
             let BatchLoss {
                 loss,
                 metric_sum: msum,
-            } = trainer.compute_gradient(data, rows, 0, None)?;
+            } = step
+                .trainer
+                .compute_gradient(step.data, step.rows, 0, None)?;
             rank.timeline.span("compute", t);
             let t = rank.timeline.now();
             self.message.clear();
             self.message.extend(split(self.version));
             self.message.push(loss as f32);
             self.message.push(msum as f32);
-            self.message.push(f32::from_bits(rows.len() as u32));
-            self.message.extend_from_slice(trainer.grads_mut());
+            self.message.push(f32::from_bits(step.rows.len() as u32));
+            self.message.extend_from_slice(step.trainer.grads_mut());
             rank.comm.send_f32(0, TAG_GRAD, &self.message)?;
             let (_, reply) = rank.comm.recv_f32(Some(0), TAG_WEIGHTS)?;
             rank.timeline.span("wait for the server", t);
             self.version = join(reply[1], reply[2]);
-            trainer.params_mut().set_flat(&reply[3..])?;
+            step.trainer.params_mut().set_flat(&reply[3..])?;
             if reply[0].to_bits() == 1 {
-                trainer.finish_step(loss, at, norms, false)?;
+                step.trainer.finish_step(loss, step.at, step.norms, false)?;
                 // The server adds up the epoch's sums of the updates it applied.
                 return Ok(StepOutcome {
                     loss_sum: 0.0,

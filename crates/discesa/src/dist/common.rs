@@ -206,6 +206,21 @@ pub struct Rank {
     pub timeline: Timeline,
 }
 
+/// What one step works on: the global batch `rows` of `data`, where it stands (epoch, batch,
+/// both 1-based) and the epoch's per-layer gradient norms, which the trainer's update adds to.
+pub struct Step<'a> {
+    /// The model, its optimizer and progress.
+    pub trainer: &'a mut Trainer,
+    /// The whole data set.
+    pub data: &'a Dataset,
+    /// The rows of the global batch.
+    pub rows: &'a [usize],
+    /// (epoch, batch), both 1-based.
+    pub at: (usize, usize),
+    /// The epoch's per-layer gradient norms.
+    pub norms: &'a mut [f64],
+}
+
 /// What sets a strategy apart from the others; [`Ranked`] adds the parts all of them share.
 pub trait RankSteps {
     /// How many ranks compute gradients (the global batch needs a row for each).
@@ -221,16 +236,8 @@ pub trait RankSteps {
         true
     }
 
-    /// One step on the global batch `rows`, as [`StepRunner::step`].
-    fn step(
-        &mut self,
-        rank: &mut Rank,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-        at: (usize, usize),
-        norms: &mut [f64],
-    ) -> Result<StepOutcome>;
+    /// One step, as [`StepRunner::step`].
+    fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome>;
 
     /// The end of an epoch, as [`StepRunner::end_epoch`].
     fn end_epoch(
@@ -283,8 +290,14 @@ impl<S: RankSteps> StepRunner for Ranked<S> {
         norms: &mut [f64],
     ) -> Result<StepOutcome> {
         maybe_fail(self.rank.comm.as_ref(), trainer);
-        self.steps
-            .step(&mut self.rank, trainer, data, rows, at, norms)
+        let step = Step {
+            trainer,
+            data,
+            rows,
+            at,
+            norms,
+        };
+        self.steps.step(&mut self.rank, step)
     }
 
     fn end_epoch(&mut self, trainer: &mut Trainer, sums: &mut [f64; 2]) -> Result<()> {

@@ -8,8 +8,7 @@
 //! one model.
 
 use super::allreduce::AllReduce;
-use super::common::{shard, Rank, RankSteps};
-use crate::data::Dataset;
+use super::common::{shard, Rank, RankSteps, Step};
 use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 
 /// The local-SGD strategy.
@@ -54,23 +53,15 @@ impl RankSteps for LocalSgd {
         self.all_reduce.prepare(trainer);
     }
 
-    fn step(
-        &mut self,
-        rank: &mut Rank,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-        at: (usize, usize),
-        norms: &mut [f64],
-    ) -> Result<StepOutcome> {
-        if trainer.progress().step < self.warmup {
-            return self.all_reduce.step(rank, trainer, data, rows, at, norms);
+    fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome> {
+        if step.trainer.progress().step < self.warmup {
+            return self.all_reduce.step(rank, step);
         }
-        let slice = shard(rows.len(), rank.comm.size(), rank.comm.rank());
-        let mine = &rows[slice.clone()];
+        let slice = shard(step.rows.len(), rank.comm.size(), rank.comm.rank());
+        let mine = &step.rows[slice.clone()];
         let t = rank.timeline.now();
         let out = if mine.is_empty() {
-            trainer.finish_step(0.0, at, norms, false)?;
+            step.trainer.finish_step(0.0, step.at, step.norms, false)?;
             StepOutcome {
                 loss_sum: 0.0,
                 metric_sum: 0.0,
@@ -78,10 +69,11 @@ impl RankSteps for LocalSgd {
             }
         } else {
             let BatchLoss { loss, metric_sum } =
-                trainer.compute_gradient(data, mine, slice.start, None)?;
+                step.trainer
+                    .compute_gradient(step.data, mine, slice.start, None)?;
             rank.timeline.span("compute", t);
             let t = rank.timeline.now();
-            trainer.finish_step(loss, at, norms, true)?;
+            step.trainer.finish_step(loss, step.at, step.norms, true)?;
             rank.timeline.span("update", t);
             StepOutcome {
                 loss_sum: loss * mine.len() as f64,
@@ -90,8 +82,8 @@ impl RankSteps for LocalSgd {
             }
         };
         self.rows_since_sync += mine.len();
-        if (trainer.progress().step - self.warmup).is_multiple_of(self.sync_every) {
-            self.average(rank, trainer)?;
+        if (step.trainer.progress().step - self.warmup).is_multiple_of(self.sync_every) {
+            self.average(rank, step.trainer)?;
         }
         Ok(out)
     }

@@ -3,8 +3,7 @@
 //! weights are broadcast. Rank 0 also computes its share unless it is a dedicated server.
 
 use super::comm::Communicator;
-use super::common::{shard, zero_grads, Rank, RankSteps};
-use crate::data::Dataset;
+use super::common::{shard, zero_grads, Rank, RankSteps, Step};
 use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 
 /// The parameter-server strategy.
@@ -30,50 +29,45 @@ impl RankSteps for ParameterServer {
         self.workers_from(comm).1
     }
 
-    fn step(
-        &mut self,
-        rank: &mut Rank,
-        trainer: &mut Trainer,
-        data: &Dataset,
-        rows: &[usize],
-        at: (usize, usize),
-        norms: &mut [f64],
-    ) -> Result<StepOutcome> {
+    fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome> {
         let (first, workers) = self.workers_from(rank.comm.as_ref());
         let me = rank.comm.rank();
         let t = rank.timeline.now();
         // A dedicated server computes nothing: its slice is empty.
         let slice = if me >= first {
-            shard(rows.len(), workers, me - first)
+            shard(step.rows.len(), workers, me - first)
         } else {
             0..0
         };
-        let mine = &rows[slice.clone()];
+        let mine = &step.rows[slice.clone()];
         let (loss_sum, metric_sum) = if mine.is_empty() {
-            zero_grads(trainer);
+            zero_grads(step.trainer);
             (0.0, 0.0)
         } else {
             let BatchLoss {
                 loss,
                 metric_sum: msum,
-            } = trainer.compute_gradient(data, mine, slice.start, None)?;
-            let w = mine.len() as f32 / rows.len() as f32;
-            trainer.grads_mut().iter_mut().for_each(|g| *g *= w);
+            } = step
+                .trainer
+                .compute_gradient(step.data, mine, slice.start, None)?;
+            let w = mine.len() as f32 / step.rows.len() as f32;
+            step.trainer.grads_mut().iter_mut().for_each(|g| *g *= w);
             (loss * mine.len() as f64, msum)
         };
         rank.timeline.span("compute", t);
         let t = rank.timeline.now();
-        rank.comm.reduce_sum_f32(0, trainer.grads_mut())?;
+        rank.comm.reduce_sum_f32(0, step.trainer.grads_mut())?;
         let mut global = [loss_sum];
         rank.comm.all_reduce_sum_f64(&mut global)?;
         rank.timeline.span("reduce to server", t);
-        let loss = global[0] / rows.len() as f64;
+        let loss = global[0] / step.rows.len() as f64;
         let t = rank.timeline.now();
-        trainer.finish_step(loss, at, norms, me == 0)?;
+        step.trainer
+            .finish_step(loss, step.at, step.norms, me == 0)?;
         rank.timeline.span("update", t);
         let t = rank.timeline.now();
         rank.comm
-            .broadcast_f32(0, trainer.params_mut().flat_mut())?;
+            .broadcast_f32(0, step.trainer.params_mut().flat_mut())?;
         rank.timeline.span("broadcast weights", t);
         Ok(StepOutcome {
             loss_sum,
