@@ -12,13 +12,10 @@
 
 use super::float::cast;
 use super::mask::for_each_run;
-use super::optimizer::check_buffers;
+use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::zip4;
-use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{
-    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
-};
+use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Adam`].
@@ -85,6 +82,11 @@ impl AdamConfig {
         validate::positive("eps", self.eps)?;
         validate::non_negative("weight decay", self.weight_decay)?;
         Ok(())
+    }
+
+    /// The state vectors a snapshot taken after the first step holds with these settings.
+    pub(crate) fn state_names(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
     }
 }
 
@@ -197,59 +199,14 @@ impl<T: OptimFloat> Optimizer<T> for Adam<T> {
         Ok(())
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.cfg.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
-        self.cfg.lr = validate::learning_rate(lr)?;
-        Ok(())
-    }
-
-    fn step_count(&self) -> u64 {
-        self.step
-    }
-
-    fn set_decay_mask(&mut self, mask: Option<DecayMask>) {
-        self.mask = mask;
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState {
-            kind: self.kind(),
-            hyper: HyperParams::Adam(self.cfg),
-            step: self.step,
-            buffers: save_buffers(&[
-                ("exp_avg", &self.exp_avg[..]),
-                ("exp_avg_sq", &self.exp_avg_sq[..]),
-            ]),
-        }
-    }
-
-    fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        check_kind(state, self.kind())?;
-        let HyperParams::Adam(cfg) = state.hyper else {
-            return Err(OptimError::InvalidState {
-                optimizer: self.name(),
-                reason: "hyper-parameters belong to another optimizer family".into(),
-            });
-        };
-        cfg.validate()?;
-        check_kind(state, cfg.kind())?;
-        let mut bufs = restore_buffers::<T>(state, &["exp_avg", "exp_avg_sq"])?.into_iter();
-        self.exp_avg = bufs.next().unwrap_or_default();
-        self.exp_avg_sq = bufs.next().unwrap_or_default();
-        self.cfg = cfg;
-        self.step = state.step;
-        Ok(())
-    }
+    shared_optimizer_methods!("exp_avg" => exp_avg, "exp_avg_sq" => exp_avg_sq);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::optim::testutil::{assert_bit_identical_resume, minimise};
-    use crate::optim::{ParamSegment, Schedule};
+    use crate::optim::{HyperParams, ParamSegment, Schedule};
 
     /// Textbook Adam (Kingma & Ba, algorithm 1) with bias-corrected moments.
     fn textbook(cfg: &AdamConfig, p0: f64, grads: &[f64]) -> f64 {

@@ -112,6 +112,47 @@ impl FromStr for OptimizerKind {
     }
 }
 
+/// The [`Optimizer`] methods that read the same for every rule, for a type whose settings
+/// (a [`Family`](super::state::Family)) are in `self.cfg`, its step count in `self.step`, its
+/// weight-decay mask in `self.mask`, and whose state vectors are the fields named, each saved
+/// under the PyTorch name given.
+macro_rules! shared_optimizer_methods {
+    ($($name:literal => $field:ident),+ $(,)?) => {
+        fn learning_rate(&self) -> f64 {
+            self.cfg.lr
+        }
+
+        fn set_learning_rate(&mut self, lr: f64) -> Result<(), $crate::optim::OptimError> {
+            self.cfg.lr = $crate::optim::validate::learning_rate(lr)?;
+            Ok(())
+        }
+
+        fn step_count(&self) -> u64 {
+            self.step
+        }
+
+        fn set_decay_mask(&mut self, mask: Option<$crate::optim::DecayMask>) {
+            self.mask = mask;
+        }
+
+        fn state(&self) -> $crate::optim::OptimizerState {
+            $crate::optim::state::snapshot(self.cfg, self.step, &[$(($name, &self.$field[..])),+])
+        }
+
+        fn load_state(
+            &mut self,
+            state: &$crate::optim::OptimizerState,
+        ) -> Result<(), $crate::optim::OptimError> {
+            let mut restored = $crate::optim::state::restore::<_, T>(state, self.kind())?;
+            $(self.$field = restored.take($name);)+
+            self.cfg = restored.cfg;
+            self.step = state.step;
+            Ok(())
+        }
+    };
+}
+pub(crate) use shared_optimizer_methods;
+
 /// Validates buffer lengths before any element is touched.
 pub(crate) fn check_buffers(
     optimizer: &'static str,

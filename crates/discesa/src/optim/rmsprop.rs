@@ -15,13 +15,10 @@
 
 use super::float::cast;
 use super::mask::for_each_run;
-use super::optimizer::check_buffers;
+use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::{zip3, zip4};
-use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{
-    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
-};
+use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -60,6 +57,20 @@ impl RmsPropConfig {
         validate::non_negative("weight decay", self.weight_decay)?;
         Ok(())
     }
+
+    /// Which kind these settings describe.
+    pub fn kind(&self) -> OptimizerKind {
+        OptimizerKind::RmsProp
+    }
+
+    /// The state vectors a snapshot taken after the first step holds with these settings.
+    pub(crate) fn state_names(&self) -> &'static [&'static str] {
+        if self.momentum > 0.0 {
+            &["square_avg", "momentum_buffer"]
+        } else {
+            &["square_avg"]
+        }
+    }
 }
 
 /// RMSprop with optional momentum and L2 weight decay.
@@ -88,14 +99,6 @@ impl<T: OptimFloat> RmsProp<T> {
     /// Current hyper-parameters.
     pub fn config(&self) -> &RmsPropConfig {
         &self.cfg
-    }
-
-    fn state_names(cfg: &RmsPropConfig) -> &'static [&'static str] {
-        if cfg.momentum > 0.0 {
-            &["square_avg", "momentum_buffer"]
-        } else {
-            &["square_avg"]
-        }
     }
 }
 
@@ -171,51 +174,7 @@ impl<T: OptimFloat> Optimizer<T> for RmsProp<T> {
         Ok(())
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.cfg.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
-        self.cfg.lr = validate::learning_rate(lr)?;
-        Ok(())
-    }
-
-    fn step_count(&self) -> u64 {
-        self.step
-    }
-
-    fn set_decay_mask(&mut self, mask: Option<DecayMask>) {
-        self.mask = mask;
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState {
-            kind: self.kind(),
-            hyper: HyperParams::RmsProp(self.cfg),
-            step: self.step,
-            buffers: save_buffers(&[
-                ("square_avg", &self.square_avg[..]),
-                ("momentum_buffer", &self.momentum_buffer[..]),
-            ]),
-        }
-    }
-
-    fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        check_kind(state, self.kind())?;
-        let HyperParams::RmsProp(cfg) = state.hyper else {
-            return Err(OptimError::InvalidState {
-                optimizer: self.name(),
-                reason: "hyper-parameters belong to another optimizer family".into(),
-            });
-        };
-        cfg.validate()?;
-        let mut bufs = restore_buffers::<T>(state, Self::state_names(&cfg))?.into_iter();
-        self.square_avg = bufs.next().unwrap_or_default();
-        self.momentum_buffer = bufs.next().unwrap_or_default();
-        self.cfg = cfg;
-        self.step = state.step;
-        Ok(())
-    }
+    shared_optimizer_methods!("square_avg" => square_avg, "momentum_buffer" => momentum_buffer);
 }
 
 #[cfg(test)]

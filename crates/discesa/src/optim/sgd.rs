@@ -13,13 +13,10 @@
 
 use super::float::cast;
 use super::mask::for_each_run;
-use super::optimizer::check_buffers;
+use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::{zip2, zip3};
-use super::state::{check_kind, restore_buffers, save_buffers};
 use super::validate;
-use super::{
-    DecayMask, HyperParams, OptimError, OptimFloat, Optimizer, OptimizerKind, OptimizerState,
-};
+use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Sgd`].
@@ -102,6 +99,15 @@ impl SgdConfig {
             }
         }
         Ok(())
+    }
+
+    /// The state vectors a snapshot taken after the first step holds with these settings.
+    pub(crate) fn state_names(&self) -> &'static [&'static str] {
+        if self.momentum > 0.0 {
+            &["momentum_buffer"]
+        } else {
+            &[]
+        }
     }
 }
 
@@ -219,53 +225,7 @@ impl<T: OptimFloat> Optimizer<T> for Sgd<T> {
         Ok(())
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.cfg.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
-        self.cfg.lr = validate::learning_rate(lr)?;
-        Ok(())
-    }
-
-    fn step_count(&self) -> u64 {
-        self.step
-    }
-
-    fn set_decay_mask(&mut self, mask: Option<DecayMask>) {
-        self.mask = mask;
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState {
-            kind: self.kind(),
-            hyper: HyperParams::Sgd(self.cfg),
-            step: self.step,
-            buffers: save_buffers(&[("momentum_buffer", &self.momentum_buffer[..])]),
-        }
-    }
-
-    fn load_state(&mut self, state: &OptimizerState) -> Result<(), OptimError> {
-        check_kind(state, self.kind())?;
-        let HyperParams::Sgd(cfg) = state.hyper else {
-            return Err(OptimError::InvalidState {
-                optimizer: self.name(),
-                reason: "hyper-parameters belong to another optimizer family".into(),
-            });
-        };
-        cfg.validate()?;
-        check_kind(state, cfg.kind())?;
-        let names: &[&str] = if cfg.momentum > 0.0 {
-            &["momentum_buffer"]
-        } else {
-            &[]
-        };
-        let mut bufs = restore_buffers::<T>(state, names)?;
-        self.momentum_buffer = bufs.pop().unwrap_or_default();
-        self.cfg = cfg;
-        self.step = state.step;
-        Ok(())
-    }
+    shared_optimizer_methods!("momentum_buffer" => momentum_buffer);
 }
 
 #[cfg(test)]

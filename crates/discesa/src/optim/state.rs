@@ -50,6 +50,105 @@ impl OptimizerState {
     }
 }
 
+/// The hyper-parameters of one optimizer family, as snapshots hold them.
+pub(crate) trait Family: Copy {
+    /// Wraps them for a snapshot.
+    fn hyper(self) -> HyperParams;
+    /// Takes them out of a snapshot, when it is of this family.
+    fn from_hyper(hyper: HyperParams) -> Option<Self>;
+    /// Which update rule they configure.
+    fn kind(&self) -> OptimizerKind;
+    /// Checks every hyper-parameter range.
+    fn validate(&self) -> Result<(), OptimError>;
+    /// The state vectors a snapshot taken after the first step holds with these settings.
+    fn state_names(&self) -> &'static [&'static str];
+}
+
+/// [`Family`] for each variant of [`HyperParams`] and its settings type, from the type's own
+/// methods.
+macro_rules! families {
+    ($($variant:ident($cfg:ty)),+ $(,)?) => {$(
+        impl Family for $cfg {
+            fn hyper(self) -> HyperParams {
+                HyperParams::$variant(self)
+            }
+
+            fn from_hyper(hyper: HyperParams) -> Option<Self> {
+                match hyper {
+                    HyperParams::$variant(cfg) => Some(cfg),
+                    _ => None,
+                }
+            }
+
+            fn kind(&self) -> OptimizerKind {
+                <$cfg>::kind(self)
+            }
+
+            fn validate(&self) -> Result<(), OptimError> {
+                <$cfg>::validate(self)
+            }
+
+            fn state_names(&self) -> &'static [&'static str] {
+                <$cfg>::state_names(self)
+            }
+        }
+    )+};
+}
+
+families!(Sgd(SgdConfig), RmsProp(RmsPropConfig), Adam(AdamConfig));
+
+/// A snapshot of an optimizer configured by `cfg` after `step` steps, with its state vectors.
+pub(crate) fn snapshot<C: Family, T: OptimFloat>(
+    cfg: C,
+    step: u64,
+    named: &[(&str, &[T])],
+) -> OptimizerState {
+    OptimizerState {
+        kind: cfg.kind(),
+        hyper: cfg.hyper(),
+        step,
+        buffers: save_buffers(named),
+    }
+}
+
+/// What a snapshot restores: its checked settings, and its state vectors by name.
+pub(crate) struct Restored<C, T> {
+    /// The settings in force when the snapshot was taken.
+    pub cfg: C,
+    buffers: Vec<(&'static str, Vec<T>)>,
+}
+
+impl<C, T> Restored<C, T> {
+    /// The vector saved under `name`, or an empty one when the snapshot need not hold it yet.
+    pub fn take(&mut self, name: &str) -> Vec<T> {
+        self.buffers
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| std::mem::take(v))
+            .unwrap_or_default()
+    }
+}
+
+/// Checks a snapshot taken by an optimizer of `kind` and takes out its settings and vectors.
+pub(crate) fn restore<C: Family, T: OptimFloat>(
+    state: &OptimizerState,
+    kind: OptimizerKind,
+) -> Result<Restored<C, T>, OptimError> {
+    check_kind(state, kind)?;
+    let cfg = C::from_hyper(state.hyper).ok_or_else(|| OptimError::InvalidState {
+        optimizer: kind.name(),
+        reason: "hyper-parameters belong to another optimizer family".into(),
+    })?;
+    cfg.validate()?;
+    check_kind(state, cfg.kind())?;
+    let names = cfg.state_names();
+    let buffers = restore_buffers::<T>(state, names)?;
+    Ok(Restored {
+        cfg,
+        buffers: names.iter().copied().zip(buffers).collect(),
+    })
+}
+
 /// Widens internal state vectors for a snapshot; skipped entirely before the first step.
 pub(crate) fn save_buffers<T: OptimFloat>(named: &[(&str, &[T])]) -> Vec<StateBuffer> {
     named
@@ -63,7 +162,7 @@ pub(crate) fn save_buffers<T: OptimFloat>(named: &[(&str, &[T])]) -> Vec<StateBu
 }
 
 /// Checks that a snapshot is for `kind`.
-pub(crate) fn check_kind(state: &OptimizerState, kind: OptimizerKind) -> Result<(), OptimError> {
+fn check_kind(state: &OptimizerState, kind: OptimizerKind) -> Result<(), OptimError> {
     if state.kind == kind {
         Ok(())
     } else {
@@ -192,6 +291,38 @@ mod tests {
             "{err}"
         );
         assert!(restore_buffers::<f64>(&state(0, vec![]), &names).is_ok());
+    }
+
+    #[test]
+    fn restore_takes_vectors_by_name_and_checks_the_family() {
+        // Without momentum RMSprop saves only its square average.
+        let cfg = RmsPropConfig::new(0.1);
+        let none: &[f32] = &[];
+        let saved = snapshot(
+            cfg,
+            2,
+            &[
+                ("square_avg", &[1.0f32, 2.0][..]),
+                ("momentum_buffer", none),
+            ],
+        );
+        assert_eq!(saved.kind, OptimizerKind::RmsProp);
+        assert_eq!(saved.buffers.len(), 1);
+        let mut r = restore::<RmsPropConfig, f32>(&saved, OptimizerKind::RmsProp).unwrap();
+        assert_eq!(r.cfg, cfg);
+        assert_eq!(r.take("square_avg"), vec![1.0, 2.0]);
+        assert!(r.take("momentum_buffer").is_empty());
+        let foreign = OptimizerState {
+            hyper: HyperParams::Sgd(SgdConfig::plain(0.1)),
+            ..saved
+        };
+        let err = restore::<RmsPropConfig, f32>(&foreign, OptimizerKind::RmsProp)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("another optimizer family"),
+            "{err}"
+        );
     }
 
     #[test]
