@@ -12,8 +12,8 @@ use super::draw::{
     to_px, Chart2d, Fonts, LegendKey,
 };
 use super::font::FAMILY;
-use super::geom::{finite_bounds, pad_range, valid_range, Rect};
-use super::output::{msg, render, validate_target, Figure, FigureSize, Format};
+use super::geom::{axis_range, Rect};
+use super::output::{begin_figure, msg, render, Figure, FigureSize, Format};
 use super::style::{format_number, overlay_color, viridis};
 use super::PlotError;
 
@@ -376,30 +376,6 @@ impl Figure for ContourFigure<'_> {
     }
 }
 
-/// Automatic or checked range for one axis.
-fn axis_range(
-    given: Option<(f64, f64)>,
-    coords: impl Iterator<Item = f64>,
-    margin: f64,
-    name: &str,
-    path: &Path,
-) -> Result<(f64, f64), PlotError> {
-    match given {
-        Some(r) if valid_range(r) => Ok(r),
-        Some(r) => Err(PlotError::InvalidData {
-            path: path.to_path_buf(),
-            what: format!("{name} {r:?} must be finite and increasing"),
-        }),
-        None => {
-            let b = finite_bounds(coords).ok_or_else(|| PlotError::InvalidData {
-                path: path.to_path_buf(),
-                what: format!("no {name} given and no finite path point to cover"),
-            })?;
-            Ok(pad_range(b, margin.max(0.0)))
-        }
-    }
-}
-
 /// Filled contours of `f` with descent paths, their start gradients and a colour bar.
 ///
 /// Grid cells where `f` is not finite are left unfilled; non-finite path points break the
@@ -411,32 +387,31 @@ pub fn contour_2d(
     opts: &Contour2dOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    let format = validate_target(path, opts.size)?;
+    let bad = begin_figure(path, opts.size)?;
+    let format = Format::from_path(path)?;
     let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
     let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
+    let (margin, points) = (opts.margin, "path point");
     let x = axis_range(
         opts.x_range,
         pts().map(|q| q[0]),
-        opts.margin,
+        margin,
         "x_range",
-        path,
+        points,
+        &bad,
     )?;
     let y = axis_range(
         opts.y_range,
         pts().map(|q| q[1]),
-        opts.margin,
+        margin,
         "y_range",
-        path,
+        points,
+        &bad,
     )?;
     let n = opts.grid.clamp(2, 2000);
     let grid = Grid::sample(f, x, y, n, n);
-    let levels =
-        Levels::new(&grid.z, opts.levels.clamp(2, 200), opts.spacing).ok_or_else(|| {
-            PlotError::InvalidData {
-                path: path.to_path_buf(),
-                what: "the function is not finite anywhere on the grid".into(),
-            }
-        })?;
+    let levels = Levels::new(&grid.z, opts.levels.clamp(2, 200), opts.spacing)
+        .ok_or_else(|| bad("the function is not finite anywhere on the grid".into()))?;
     let figure = ContourFigure {
         f,
         paths,

@@ -10,8 +10,8 @@ use super::draw::{
     pixel_rect, quiet_corner, to_px, Fonts, LegendKey,
 };
 use super::font::FAMILY;
-use super::geom::{finite_bounds, linspace, pad_range, valid_range};
-use super::output::{msg, render, validate_target, Figure, FigureSize};
+use super::geom::{axis_range, finite_bounds, linspace, pad_range};
+use super::output::{begin_figure, msg, render, Figure, FigureSize};
 use super::style::{series_color, shade};
 use super::PlotError;
 
@@ -192,21 +192,9 @@ pub fn descent_1d(
     opts: &Descent1dOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
-    let x_range = match opts.x_range {
-        Some(r) if valid_range(r) => r,
-        Some(r) => return Err(bad(format!("x_range {r:?} must be finite and increasing"))),
-        None => {
-            let xs = paths.iter().flat_map(|p| path_points(f, p.xs)).map(|p| p.0);
-            let b = finite_bounds(xs)
-                .ok_or_else(|| bad("no x_range given and no finite iterate to cover".into()))?;
-            pad_range(b, opts.margin.max(0.0))
-        }
-    };
+    let bad = begin_figure(path, opts.size)?;
+    let xs = paths.iter().flat_map(|p| path_points(f, p.xs)).map(|p| p.0);
+    let x_range = axis_range(opts.x_range, xs, opts.margin, "x_range", "iterate", bad)?;
     render(
         path,
         opts.size,

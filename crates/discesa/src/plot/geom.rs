@@ -1,5 +1,7 @@
 //! Range computation, clipping and arrow geometry (pure functions, no drawing).
 
+use super::PlotError;
+
 /// Axis-aligned rectangle `[x0, x1] × [y0, y1]` with `x0 < x1`, `y0 < y1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rect {
@@ -13,6 +15,26 @@ impl Rect {
     /// Whether `p` lies inside or on the border.
     pub fn contains(&self, p: (f64, f64)) -> bool {
         p.0 >= self.x0 && p.0 <= self.x1 && p.1 >= self.y0 && p.1 <= self.y1
+    }
+}
+
+/// The range `given` for the axis `name`, checked; without one, the span of the finite
+/// `coords` padded by `margin` of it on each side (`points` names what they are, for the
+/// error when there is none).
+pub(crate) fn axis_range(
+    given: Option<(f64, f64)>,
+    coords: impl IntoIterator<Item = f64>,
+    margin: f64,
+    name: &str,
+    points: &str,
+    bad: impl Fn(String) -> PlotError,
+) -> Result<(f64, f64), PlotError> {
+    match given {
+        Some(r) if valid_range(r) => Ok(r),
+        Some(r) => Err(bad(format!("{name} {r:?} must be finite and increasing"))),
+        None => finite_bounds(coords)
+            .map(|b| pad_range(b, margin.max(0.0)))
+            .ok_or_else(|| bad(format!("no {name} given and no finite {points} to cover"))),
     }
 }
 

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::draw::{titled, Fonts};
 use super::lines::{draw_panel, Line, PanelSpec};
-use super::output::{render, validate_target, Figure, FigureSize};
+use super::output::{begin_figure, render, Figure, FigureSize};
 use super::series::Series;
 use super::style::viridis;
 use super::PlotError;
@@ -91,11 +91,7 @@ pub fn grad_norms(
     opts: &GradNormsOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
+    let bad = begin_figure(path, opts.size)?;
     if layers.is_empty() {
         return Err(bad("no layers given".into()));
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::draw::{build_chart, draw_mesh, Fonts};
 use super::font::FAMILY;
-use super::output::{msg, render, validate_target, Figure, FigureSize};
+use super::output::{begin_figure, msg, render, Figure, FigureSize};
 use super::style::{format_number, viridis};
 use super::PlotError;
 
@@ -155,11 +155,7 @@ pub fn heatmap(
     opts: &HeatmapOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
+    let bad = begin_figure(path, opts.size)?;
     if xs.is_empty() || ys.is_empty() || z.len() != xs.len() * ys.len() {
         return Err(bad(format!(
             "{} values do not fill a grid of {} × {}",

@@ -84,6 +84,24 @@ pub(crate) fn validate_target(path: &Path, size: FigureSize) -> Result<Format, P
     Ok(format)
 }
 
+/// The error for data that cannot be drawn into the figure at `path`.
+pub(crate) fn invalid_data(path: &Path, what: String) -> PlotError {
+    PlotError::InvalidData {
+        path: path.to_path_buf(),
+        what,
+    }
+}
+
+/// The start of every figure: checks the size and the extension before any work is done, and
+/// gives the error to raise for data that cannot be drawn at `path`.
+pub(crate) fn begin_figure(
+    path: &Path,
+    size: FigureSize,
+) -> Result<impl Fn(String) -> PlotError + '_, PlotError> {
+    validate_target(path, size)?;
+    Ok(move |what| invalid_data(path, what))
+}
+
 /// Renders `figure` to a temp file and renames it onto `path`; on failure no file is left.
 pub(crate) fn render<F: Figure>(
     path: &Path,

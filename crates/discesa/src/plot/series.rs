@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::draw::{titled, Fonts};
 use super::lines::{draw_panel, Line, PanelSpec};
-use super::output::{render, validate_target, Figure, FigureSize};
+use super::output::{begin_figure, render, Figure, FigureSize};
 use super::style::series_color;
 use super::PlotError;
 
@@ -109,11 +109,7 @@ pub fn series(
     opts: &SeriesOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
+    let bad = begin_figure(path, opts.size)?;
     if panels.is_empty() || panels.len() > MAX_PANELS {
         return Err(bad(format!(
             "{} panels given, expected 1 to {MAX_PANELS}",

@@ -9,8 +9,8 @@ use super::contour::{Grid, LevelSpacing, Levels};
 use super::contour_2d::Path2d;
 use super::draw::Fonts;
 use super::font::FAMILY;
-use super::geom::{finite_bounds, pad_range, valid_range};
-use super::output::{msg, render, validate_target, Figure, FigureSize};
+use super::geom::{axis_range, finite_bounds, pad_range};
+use super::output::{begin_figure, msg, render, Figure, FigureSize};
 use super::style::{format_number, overlay_color, shade, viridis};
 use super::PlotError;
 
@@ -262,22 +262,26 @@ pub fn surface_3d(
     opts: &Surface3dOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
+    let bad = begin_figure(path, opts.size)?;
     let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
     let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
-    let range = |given: Option<(f64, f64)>, coords: Vec<f64>, name: &str| match given {
-        Some(r) if valid_range(r) => Ok(r),
-        Some(r) => Err(bad(format!("{name} {r:?} must be finite and increasing"))),
-        None => finite_bounds(coords)
-            .map(|b| pad_range(b, opts.margin.max(0.0)))
-            .ok_or_else(|| bad(format!("no {name} given and no finite path point to cover"))),
-    };
-    let x = range(opts.x_range, pts().map(|q| q[0]).collect(), "x_range")?;
-    let y = range(opts.y_range, pts().map(|q| q[1]).collect(), "y_range")?;
+    let (margin, points) = (opts.margin, "path point");
+    let x = axis_range(
+        opts.x_range,
+        pts().map(|q| q[0]),
+        margin,
+        "x_range",
+        points,
+        &bad,
+    )?;
+    let y = axis_range(
+        opts.y_range,
+        pts().map(|q| q[1]),
+        margin,
+        "y_range",
+        points,
+        &bad,
+    )?;
     let n = opts.grid.clamp(2, 300) + 1;
     let grid = Grid::sample(f, x, y, n, n);
     let levels = Levels::new(&grid.z, 64, opts.color_spacing)

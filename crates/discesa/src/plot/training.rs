@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::draw::{titled, Fonts};
 use super::lines::{draw_panel, Line, PanelSpec};
-use super::output::{render, validate_target, Figure, FigureSize};
+use super::output::{begin_figure, render, Figure, FigureSize};
 use super::style::series_color;
 use super::PlotError;
 
@@ -129,12 +129,8 @@ pub fn training_curves(
     opts: &TrainingCurvesOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
+    let bad = begin_figure(path, opts.size)?;
     let n = history.train_loss.len();
-    let bad = |what: String| PlotError::InvalidData {
-        path: path.to_path_buf(),
-        what,
-    };
     if n == 0 {
         return Err(bad("train_loss is empty".into()));
     }

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use super::draw::Fonts;
 use super::font::FAMILY;
-use super::output::{msg, render, validate_target, Figure, FigureSize};
+use super::output::{begin_figure, msg, render, Figure, FigureSize};
 use super::style::{format_number, series_color};
 use super::PlotError;
 
@@ -206,23 +206,17 @@ pub fn twin_axes(
     opts: &TwinAxesOptions,
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
-    validate_target(path, opts.size)?;
+    let bad = begin_figure(path, opts.size)?;
     if left.is_empty() {
-        return Err(PlotError::InvalidData {
-            path: path.to_path_buf(),
-            what: "no line for the left axis".into(),
-        });
+        return Err(bad("no line for the left axis".into()));
     }
     if let Some(l) = left.iter().chain(right).find(|l| l.xs.len() != l.ys.len()) {
-        return Err(PlotError::InvalidData {
-            path: path.to_path_buf(),
-            what: format!(
-                "line {:?} has {} x and {} y values",
-                l.name,
-                l.xs.len(),
-                l.ys.len()
-            ),
-        });
+        return Err(bad(format!(
+            "line {:?} has {} x and {} y values",
+            l.name,
+            l.xs.len(),
+            l.ys.len()
+        )));
     }
     render(path, opts.size, &TwinFigure { left, right, opts })
 }
