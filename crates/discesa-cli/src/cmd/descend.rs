@@ -1,13 +1,16 @@
 //! `discesa descend FORMULA --from x=-3,y=-1 --lr 0.1 --steps 200 --optimizer gd`: the descent
 //! path step by step, why it stopped, and optionally its pictures.
 
-use super::formula_util::{check_plot_path, fail, formula_at, number, show, size, Obj};
+use super::formula_util::{
+    check_plot_path, fail, formula_at, number, show, size, to_json_line, Named, Num,
+};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::formula::{
     descend, optimizer_label, parse_optimizer, path_name, plot_descent, plot_surface,
     DescentOptions, DescentPath, Formula, StopReason,
 };
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// Options of `discesa descend`.
@@ -117,7 +120,8 @@ pub fn run(a: DescendArgs) -> CmdResult {
         plot_surface(p, &f, &paths, fig_size).map_err(fail)?;
     }
     if a.json {
-        println!("{}", json(&f, &start, &paths).render());
+        let names = f.variables();
+        println!("{}", to_json_line(&report(&f, names, &start, &paths))?);
         return Ok(());
     }
     println!("f = {}", f.text());
@@ -200,39 +204,79 @@ fn short(v: f64) -> String {
     }
 }
 
-fn json(f: &Formula, start: &[f64], paths: &[DescentPath]) -> Obj {
-    let names = f.variables().to_vec();
-    let runs: Vec<Obj> = paths
+/// The `--json` output of `discesa descend`; fields in output order.
+#[derive(Serialize)]
+struct DescendReport<'a> {
+    formula: &'a str,
+    variables: &'a [String],
+    start: Named<'a, Num>,
+    runs: Vec<RunReport<'a>>,
+}
+
+/// One optimizer's path.
+#[derive(Serialize)]
+struct RunReport<'a> {
+    optimizer: &'a str,
+    lr: Num,
+    stop: StopReport<'a>,
+    steps: Vec<StepReport<'a>>,
+}
+
+/// Why a path stopped; `detail` only when it diverged.
+#[derive(Serialize)]
+struct StopReport<'a> {
+    reason: &'a str,
+    step: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+/// One step; `step_length` is `null` on the last point and when not finite.
+#[derive(Serialize)]
+struct StepReport<'a> {
+    step: usize,
+    point: Named<'a, Num>,
+    value: Num,
+    gradient_norm: Num,
+    step_length: Option<Num>,
+}
+
+fn report<'a>(
+    f: &'a Formula,
+    names: &'a [String],
+    start: &[f64],
+    paths: &'a [DescentPath],
+) -> DescendReport<'a> {
+    let runs = paths
         .iter()
-        .map(|p| {
-            let steps: Vec<Obj> = p
+        .map(|p| RunReport {
+            optimizer: optimizer_label(p.optimizer),
+            lr: Num(p.lr),
+            stop: StopReport {
+                reason: p.stop.name(),
+                step: p.stop.step(),
+                detail: match &p.stop {
+                    StopReason::Diverged { why, .. } => Some(why),
+                    _ => None,
+                },
+            },
+            steps: p
                 .records
                 .iter()
-                .map(|r| {
-                    Obj::new()
-                        .field("step", r.step)
-                        .field("point", Obj::numbers(&names, &r.point))
-                        .field("value", r.value)
-                        .field("gradient_norm", r.grad_norm)
-                        .field("step_length", r.step_length.unwrap_or(f64::NAN))
+                .map(|r| StepReport {
+                    step: r.step,
+                    point: Named::numbers(names, &r.point),
+                    value: Num(r.value),
+                    gradient_norm: Num(r.grad_norm),
+                    step_length: r.step_length.map(Num),
                 })
-                .collect();
-            let mut stop = Obj::new()
-                .field("reason", p.stop.name())
-                .field("step", p.stop.step());
-            if let StopReason::Diverged { why, .. } = &p.stop {
-                stop = stop.field("detail", why.as_str());
-            }
-            Obj::new()
-                .field("optimizer", optimizer_label(p.optimizer))
-                .field("lr", p.lr)
-                .field("stop", stop)
-                .field("steps", steps)
+                .collect(),
         })
         .collect();
-    Obj::new()
-        .field("formula", f.text())
-        .field("variables", serde_json::Value::from(names.clone()))
-        .field("start", Obj::numbers(&names, start))
-        .field("runs", runs)
+    DescendReport {
+        formula: f.text(),
+        variables: names,
+        start: Named::numbers(names, start),
+        runs,
+    }
 }

@@ -1,12 +1,11 @@
 //! Shared pieces of the formula subcommands (`grad`, `hessian`, `descend`, `gallery`):
-//! error mapping, option parsing, ordered JSON objects and atomic text output.
+//! error mapping, option parsing, JSON numbers and name-keyed objects, and atomic text output.
 
 use crate::fail::Fail;
 use discesa::formula::{Formula, FormulaError};
 use discesa::plot::FigureSize;
 use discesa::snippet::short;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::Value;
 use std::path::Path;
 
 /// Bad input exits 2, engine or drawing failures exit 1.
@@ -81,108 +80,59 @@ pub fn check_plot_path(flag: &str, path: &Path) -> Result<(), Fail> {
     }
 }
 
-/// A JSON number, or `null` for NaN and infinities (which JSON cannot represent).
-pub fn num(v: f64) -> Value {
-    // -0 prints as 0: a sign on zero only confuses readers of the output.
-    let v = if v == 0.0 { 0.0 } else { v };
-    serde_json::Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
-}
+/// A number in JSON output: `null` for NaN and infinities (which JSON cannot represent),
+/// and -0 as 0 (a sign on zero only confuses readers of the output).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Num(pub f64);
 
-/// A JSON object that keeps its keys in insertion order (variables in order of appearance),
-/// serialised by serde_json (`serde_json::Map` would sort the keys).
-#[derive(Default)]
-pub struct Obj(Vec<(String, Json)>);
-
-impl Obj {
-    /// An empty object.
-    pub fn new() -> Obj {
-        Obj::default()
-    }
-
-    /// Adds a field.
-    pub fn field(mut self, key: &str, value: impl Into<Json>) -> Obj {
-        self.0.push((key.to_string(), value.into()));
-        self
-    }
-
-    /// `{name: number}` in the given order.
-    pub fn numbers(names: &[String], values: &[f64]) -> Obj {
-        names
-            .iter()
-            .zip(values)
-            .fold(Obj::new(), |o, (n, v)| o.field(n, num(*v)))
-    }
-
-    /// The object as compact JSON text.
-    pub fn render(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-impl Serialize for Obj {
+impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
+        if self.0.is_finite() {
+            s.serialize_f64(if self.0 == 0.0 { 0.0 } else { self.0 })
+        } else {
+            s.serialize_none()
+        }
+    }
+}
+
+/// Values keyed by variable name, serialised as a JSON object in the variables' order
+/// (a map type such as `serde_json::Map` would sort the keys).
+pub struct Named<'a, T> {
+    names: &'a [String],
+    values: Vec<T>,
+}
+
+impl<'a, T> Named<'a, T> {
+    /// Pairs `names` with `values` in order; extra entries of either are dropped.
+    pub fn new(names: &'a [String], values: impl IntoIterator<Item = T>) -> Self {
+        let values: Vec<T> = values.into_iter().take(names.len()).collect();
+        Named {
+            names: &names[..values.len()],
+            values,
+        }
+    }
+}
+
+impl<'a> Named<'a, Num> {
+    /// `{name: number}`, each number as [`Num`].
+    pub fn numbers(names: &'a [String], values: &[f64]) -> Self {
+        Named::new(names, values.iter().map(|&v| Num(v)))
+    }
+}
+
+impl<T: Serialize> Serialize for Named<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.values.len()))?;
+        for (name, value) in self.names.iter().zip(&self.values) {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
 }
 
-/// A field's value: any JSON value, or ordered objects.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-pub enum Json {
-    /// A value (numbers already `null` when not finite).
-    Value(Value),
-    /// An ordered object.
-    Obj(Obj),
-    /// A list of ordered objects.
-    List(Vec<Obj>),
-}
-
-impl From<Value> for Json {
-    fn from(v: Value) -> Json {
-        Json::Value(v)
-    }
-}
-
-impl From<Obj> for Json {
-    fn from(o: Obj) -> Json {
-        Json::Obj(o)
-    }
-}
-
-impl From<Vec<Obj>> for Json {
-    fn from(items: Vec<Obj>) -> Json {
-        Json::List(items)
-    }
-}
-
-impl From<&str> for Json {
-    fn from(s: &str) -> Json {
-        Json::Value(Value::String(s.to_string()))
-    }
-}
-
-impl From<f64> for Json {
-    fn from(v: f64) -> Json {
-        Json::Value(num(v))
-    }
-}
-
-impl From<bool> for Json {
-    fn from(v: bool) -> Json {
-        Json::Value(Value::Bool(v))
-    }
-}
-
-impl From<usize> for Json {
-    fn from(v: usize) -> Json {
-        Json::Value(Value::from(v))
-    }
+/// A report as one line of compact JSON.
+pub fn to_json_line(report: &impl Serialize) -> Result<String, Fail> {
+    serde_json::to_string(report).map_err(|e| Fail::runtime(format!("writing JSON: {e}")))
 }
 
 /// Writes `text` to `path` atomically (temp file in the same directory, then rename).
@@ -212,20 +162,51 @@ pub fn show(v: f64) -> String {
 mod tests {
     use super::*;
 
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        a: &'a str,
+        b: Named<'a, Num>,
+        c: Vec<Named<'a, bool>>,
+        d: Option<Num>,
+        e: Vec<f64>,
+    }
+
     #[test]
-    fn objects_keep_key_order_and_nulls_for_non_finite() {
+    fn named_values_keep_the_variables_order_and_numbers_are_null_when_not_finite() {
         let names = vec!["y".to_string(), "x".to_string()];
-        let o = Obj::numbers(&names, &[1.5, f64::NAN]).render();
+        let o = serde_json::to_string(&Named::numbers(&names, &[1.5, f64::NAN])).unwrap();
         assert_eq!(o, r#"{"y":1.5,"x":null}"#);
-        let nested = Obj::new()
-            .field("a", "q\"")
-            .field("b", Obj::numbers(&names, &[2.0, -0.0]))
-            .field("c", vec![Obj::new().field("k", true)])
-            .render();
+        let report = Report {
+            a: "q\"",
+            b: Named::numbers(&names, &[2.0, -0.0]),
+            c: vec![Named::new(&names[..1], [true])],
+            d: None,
+            e: vec![f64::INFINITY, f64::NEG_INFINITY, -0.0],
+        };
         assert_eq!(
-            nested,
-            r#"{"a":"q\"","b":{"y":2.0,"x":0.0},"c":[{"k":true}]}"#
+            to_json_line(&report).unwrap(),
+            r#"{"a":"q\"","b":{"y":2.0,"x":0.0},"c":[{"y":true}],"d":null,"e":[null,null,-0.0]}"#
         );
+    }
+
+    #[test]
+    fn numbers_print_minus_zero_as_zero_and_non_finite_as_null() {
+        let line = |v: f64| serde_json::to_string(&Num(v)).unwrap();
+        assert_eq!(line(-0.0), "0.0");
+        assert_eq!(line(-2.5), "-2.5");
+        assert_eq!(line(1e300), "1e+300");
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(line(v), "null");
+        }
+    }
+
+    #[test]
+    fn named_pairs_only_as_many_entries_as_both_sides_have() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let short = serde_json::to_string(&Named::numbers(&names, &[1.0])).unwrap();
+        assert_eq!(short, r#"{"a":1.0}"#);
+        let long = serde_json::to_string(&Named::new(&names[..1], ["p", "q"])).unwrap();
+        assert_eq!(long, r#"{"a":"p"}"#);
     }
 
     #[test]

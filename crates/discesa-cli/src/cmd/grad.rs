@@ -1,10 +1,11 @@
 //! `discesa grad FORMULA --at x=1,y=2`: value, gradient by reverse-mode AD, explicit
 //! derivative formulas, a finite-difference check, and optionally the backprop trace and graph.
 
-use super::formula_util::{fail, formula_at, show, write_text, Obj};
+use super::formula_util::{fail, formula_at, show, to_json_line, write_text, Named, Num};
 use crate::fail::CmdResult;
 use clap::Args;
-use discesa::formula::trace;
+use discesa::formula::{trace, GradTrace};
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// Options of `discesa grad`.
@@ -53,40 +54,19 @@ pub fn run(a: GradArgs) -> CmdResult {
         write_text(path, &t.to_dot())?;
     }
     if a.json {
-        let sym: Vec<String> = symbolic.iter().map(|(_, e)| e.to_string()).collect();
-        let sym_obj = names
-            .iter()
-            .zip(&sym)
-            .fold(Obj::new(), |o, (n, s)| o.field(n, s.as_str()));
-        let mut out = Obj::new()
-            .field("formula", f.text())
-            .field("variables", serde_json::Value::from(names.clone()))
-            .field("point", Obj::numbers(&names, &x))
-            .field("value", value)
-            .field("gradient", Obj::numbers(&names, &grad))
-            .field("symbolic", sym_obj)
-            .field("finite_difference", Obj::numbers(&names, &fd))
-            .field("max_abs_error", max_err);
-        if let (true, Some(t)) = (a.trace, &tr) {
-            let nodes: Vec<Obj> = t
-                .nodes
-                .iter()
-                .map(|n| {
-                    Obj::new()
-                        .field("id", n.id)
-                        .field("op", n.op.as_str())
-                        .field("label", n.label.as_str())
-                        .field("inputs", serde_json::Value::from(n.inputs.clone()))
-                        .field("value", n.value)
-                        .field("adjoint", n.adjoint.unwrap_or(f64::NAN))
-                })
-                .collect();
-            out = out.field("trace", nodes).field(
-                "backward_order",
-                serde_json::Value::from(t.backward_order.clone()),
-            );
-        }
-        println!("{}", out.render());
+        let symbolic: Vec<String> = symbolic.iter().map(|(_, e)| e.to_string()).collect();
+        let report = GradReport {
+            formula: f.text(),
+            variables: &names,
+            point: Named::numbers(&names, &x),
+            value: Num(value),
+            gradient: Named::numbers(&names, &grad),
+            symbolic: Named::new(&names, symbolic),
+            finite_difference: Named::numbers(&names, &fd),
+            max_abs_error: Num(max_err),
+            trace: tr.as_ref().filter(|_| a.trace).map(trace_report),
+        };
+        println!("{}", to_json_line(&report)?);
         return Ok(());
     }
     println!("f = {}", f.text());
@@ -135,4 +115,57 @@ pub fn run(a: GradArgs) -> CmdResult {
         println!("graph written to {}", path.display());
     }
     Ok(())
+}
+
+/// The `--json` output of `discesa grad`; fields in output order.
+#[derive(Serialize)]
+struct GradReport<'a> {
+    formula: &'a str,
+    variables: &'a [String],
+    point: Named<'a, Num>,
+    value: Num,
+    gradient: Named<'a, Num>,
+    /// The explicit derivative formulas.
+    symbolic: Named<'a, String>,
+    finite_difference: Named<'a, Num>,
+    max_abs_error: Num,
+    /// With `--trace` only: its fields follow `max_abs_error` at the top level.
+    #[serde(flatten)]
+    trace: Option<TraceReport<'a>>,
+}
+
+/// The backprop trace in `discesa grad --trace --json`.
+#[derive(Serialize)]
+struct TraceReport<'a> {
+    trace: Vec<NodeReport<'a>>,
+    backward_order: &'a [usize],
+}
+
+/// One tape node; `adjoint` is `null` where the backward sweep did not reach the node.
+#[derive(Serialize)]
+struct NodeReport<'a> {
+    id: usize,
+    op: &'a str,
+    label: &'a str,
+    inputs: &'a [usize],
+    value: Num,
+    adjoint: Option<Num>,
+}
+
+fn trace_report(t: &GradTrace) -> TraceReport<'_> {
+    TraceReport {
+        trace: t
+            .nodes
+            .iter()
+            .map(|n| NodeReport {
+                id: n.id,
+                op: &n.op,
+                label: &n.label,
+                inputs: &n.inputs,
+                value: Num(n.value),
+                adjoint: n.adjoint.map(Num),
+            })
+            .collect(),
+        backward_order: &t.backward_order,
+    }
 }

@@ -1,11 +1,12 @@
 //! `discesa hessian FORMULA --at ...`: the Hessian by differentiating the gradient, its
 //! eigenvalues, and what the point is (bowl, upside-down bowl, saddle, degenerate).
 
-use super::formula_util::{fail, formula_at, number, show, Json, Obj};
+use super::formula_util::{fail, formula_at, number, show, to_json_line, Named, Num};
 use crate::fail::CmdResult;
 use clap::Args;
 use discesa::expr::format_number;
 use discesa::formula::analyse_point;
+use serde::Serialize;
 
 /// Options of `discesa hessian`.
 #[derive(Args)]
@@ -46,26 +47,23 @@ pub fn run(a: HessianArgs) -> CmdResult {
     let r = analyse_point(&f, &x, tol).map_err(fail)?;
     let names = f.variables().to_vec();
     if a.json {
-        let rows: Vec<serde_json::Value> = r
-            .hessian
-            .iter()
-            .map(|row| row.iter().map(|v| super::formula_util::num(*v)).collect())
-            .collect();
-        let out = Obj::new()
-            .field("formula", f.text())
-            .field("variables", serde_json::Value::from(names.clone()))
-            .field("point", Obj::numbers(&names, &x))
-            .field("value", r.value)
-            .field("gradient", Obj::numbers(&names, &r.gradient))
-            .field("gradient_norm", r.gradient_norm)
-            .field("hessian", serde_json::Value::from(rows))
-            .field(
-                "eigenvalues",
-                Json::Value(serde_json::Value::from(r.eigenvalues.clone())),
-            )
-            .field("kind", r.kind.name())
-            .field("critical_point", r.critical_point);
-        println!("{}", out.render());
+        let report = HessianReport {
+            formula: f.text(),
+            variables: &names,
+            point: Named::numbers(&names, &x),
+            value: Num(r.value),
+            gradient: Named::numbers(&names, &r.gradient),
+            gradient_norm: Num(r.gradient_norm),
+            hessian: r
+                .hessian
+                .iter()
+                .map(|row| row.iter().map(|&v| Num(v)).collect())
+                .collect(),
+            eigenvalues: &r.eigenvalues,
+            kind: r.kind.name(),
+            critical_point: r.critical_point,
+        };
+        println!("{}", to_json_line(&report)?);
         return Ok(());
     }
     println!("f = {}", f.text());
@@ -109,4 +107,21 @@ pub fn run(a: HessianArgs) -> CmdResult {
         );
     }
     Ok(())
+}
+
+/// The `--json` output of `discesa hessian`; fields in output order.
+#[derive(Serialize)]
+struct HessianReport<'a> {
+    formula: &'a str,
+    variables: &'a [String],
+    point: Named<'a, Num>,
+    value: Num,
+    gradient: Named<'a, Num>,
+    gradient_norm: Num,
+    /// Rows in the variables' order.
+    hessian: Vec<Vec<Num>>,
+    /// Plain numbers (`null` when not finite): a computed -0 stays -0 here.
+    eigenvalues: &'a [f64],
+    kind: &'a str,
+    critical_point: bool,
 }
