@@ -34,16 +34,17 @@ pub fn local_ranks() -> usize {
     .unwrap_or(1)
 }
 
-/// Global batch size from which `threads` cores train faster as that many in-process
+/// Rows per worker from which `threads` cores train faster as that many in-process
 /// data-parallel workers (one kernel thread each) than as kernel threads that split every
-/// operation of one rank. Measured with `discesa bench --threads 2 --workers 1|2`
+/// operation of one rank: below it the per-step synchronisation of the workers costs more than
+/// the second core brings. Measured with `discesa bench --threads 2 --workers 1|2`
 /// (docs/distributed.md, "Two cores in one process").
-pub const WORKERS_FROM_BATCH: usize = 16;
+pub const WORKER_MIN_ROWS: usize = 128;
 
 /// How many in-process workers `threads` cores should run for a global batch of `batch`: all
-/// of them from [`WORKERS_FROM_BATCH`] on (and at least one row per worker), else 1.
+/// of them when each gets at least [`WORKER_MIN_ROWS`] rows, else 1 (kernel threads).
 pub fn in_process_workers(threads: usize, batch: usize) -> usize {
-    if threads >= 2 && batch >= WORKERS_FROM_BATCH.max(threads) {
+    if threads >= 2 && batch >= WORKER_MIN_ROWS * threads {
         threads
     } else {
         1
@@ -142,5 +143,20 @@ where
                 message,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_only_when_each_gets_enough_rows() {
+        let edge = WORKER_MIN_ROWS * 2;
+        assert_eq!(in_process_workers(2, edge - 1), 1);
+        assert_eq!(in_process_workers(2, edge), 2);
+        assert_eq!(in_process_workers(1, 10 * edge), 1);
+        assert_eq!(in_process_workers(4, WORKER_MIN_ROWS * 4), 4);
+        assert_eq!(in_process_workers(4, WORKER_MIN_ROWS * 3), 1);
     }
 }

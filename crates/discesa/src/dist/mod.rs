@@ -33,10 +33,10 @@ pub use allreduce::AllReduce;
 pub use async_sgd::{AsyncSgd, StalenessHistogram};
 pub use buckets::{BucketPlan, FIRST_BUCKET_BYTES};
 pub use comm::{CommError, CommResult, Communicator, PendingReduce, SoloComm};
-pub use common::{shard, Rank, RankSteps, Ranked};
+pub use common::{shard, Rank, RankSteps, Ranked, Step};
 pub use launch::{
     in_process_workers, local_ranks, mpi_rank, mpi_world_size, run_threads, RankFailure,
-    WORKERS_FROM_BATCH,
+    WORKER_MIN_ROWS,
 };
 pub use local::LocalComm;
 pub use local_sgd::LocalSgd;
