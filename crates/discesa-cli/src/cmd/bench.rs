@@ -10,7 +10,8 @@ use discesa::bench::BenchOptions;
     after_help = "Examples:\n  discesa bench --threads 1\n  discesa bench --only gemm_f32,scalar_chain --quick --json\n  bash ../shared/bench/run.sh --quick --ours 'target/release/discesa bench --quick --threads $BENCH_THREADS'"
 )]
 pub struct BenchArgs {
-    /// Threads for the kernels; default: all cores (or DISCESA_NUM_THREADS).
+    /// Threads; default: all cores (or DISCESA_NUM_THREADS). The MLP training workloads run
+    /// them as data-parallel workers where `train --threads` would.
     #[arg(long)]
     threads: Option<usize>,
     /// Comma-separated workload prefixes or groups to run (gemm_f32, conv3x3_fwd,

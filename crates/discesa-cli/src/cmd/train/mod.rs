@@ -113,7 +113,8 @@ pub struct TrainArgs {
     /// Log each layer's gradient norm per epoch; with a file (.png/.svg), also plot them.
     #[arg(long, num_args = 0..=1, value_name = "FILE")]
     grad_norms: Option<Option<PathBuf>>,
-    /// Worker threads for matrix products.
+    /// Cores to use: as many data-parallel workers when each gets at least 128 rows of the
+    /// batch, else kernel threads that split each operation (--workers forces workers).
     #[arg(long)]
     threads: Option<usize>,
     /// Learning-rate schedule over epochs: constant, step:10:0.5, exp:0.95, cosine:20, warmup:2+cosine:20.
