@@ -329,4 +329,37 @@ mod tests {
         let f = Formula::parse("3*x - y").unwrap();
         assert_eq!(f.hessian(&[1.0, 1.0]).unwrap(), vec![vec![0.0; 2]; 2]);
     }
+
+    /// Inputs from fuzzing the formula pipeline (long towers of powers of many variables):
+    /// the fuzzer's memory grew past its limit around them. Each runs the fuzz target's steps;
+    /// the printed formula parses again and the symbolic derivatives stay small.
+    #[test]
+    fn fuzzed_power_towers_round_trip_and_keep_small_derivatives() {
+        let inputs = [
+            "egmr^e^rmrmue^rr^e^rmurr^e^r^ee^r^eumr^e^rmue^r^rmu^eumr^e^rmue^r^rmu",
+            "K^rr^rmr^vum^r^rmuelne^Fr^r^rmr^vr^r^rmr^vum^rum^r^ree^r^rmr^vum^r^rmuelne^Fr^r^rmr^vr^r^rmr^vum^rum^r^rFrB1ne^FrB1B1r^FrB1ne^FrB1B",
+            "Egmuee^r^rmr^vu^rmr^vum^r^rmuelne^Fr^r^rmr^vr^r^rmr^vuum^r^m^rum^r^rFrB2nm^r^rmuelne^Fr^r^rmr^vr^r^rmr^vuum^r^m^rum^r^rFrB2ne^FrJ1B1r^rmu",
+        ];
+        for text in inputs {
+            let f = Formula::parse(text).unwrap();
+            let printed = f.expr().to_string();
+            assert!(Formula::parse(&printed).is_ok(), "{printed}");
+            let _ = crate::expr::simplify(f.expr());
+            let size: usize = f
+                .symbolic_gradient()
+                .iter()
+                .map(|(_, d)| d.to_string().len())
+                .sum();
+            assert!(
+                size < 1 << 20,
+                "{size} bytes of symbolic gradient for {text}"
+            );
+            let n = f.variables().len();
+            for x in [vec![0.7; n], (0..n).map(|i| -1.3 + i as f64).collect()] {
+                let _ = f.eval(&x);
+                let _ = f.check_finite(&x);
+                let _ = f.value_and_gradient(&x);
+            }
+        }
+    }
 }
