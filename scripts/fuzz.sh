@@ -22,7 +22,7 @@ status=0
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log="$(mktemp)"
-    "${fuzz[@]}" run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
+    "${fuzz[@]}" run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=8192 -malloc_limit_mb=1024 \
         -print_final_stats=1 >"$log" 2>&1
     rc=$?
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
