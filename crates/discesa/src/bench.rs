@@ -114,6 +114,30 @@ fn time_steps(reps: usize, mut step: impl FnMut()) -> (f64, f64, f64) {
     (rates[rates.len() / 2], rates[0], rates[rates.len() - 1])
 }
 
+/// The peer scripts' fixed labels of a batch of `b`: `(7 i + 3) mod 10`.
+fn fixed_labels(b: usize) -> Vec<usize> {
+    (0..b).map(|i| (i * 7 + 3) % 10).collect()
+}
+
+/// The line of a training workload: samples/s at batch `b` from the step rates `m`, with the
+/// spread, the last loss and `extra` keys.
+fn emit_training(
+    out: &Out,
+    name: &str,
+    b: usize,
+    m: (f64, f64, f64),
+    loss: f32,
+    extra: (&str, String),
+) {
+    out.emit(
+        name,
+        b,
+        m.0 * b as f64,
+        "samples/s",
+        &[spread(m), ("loss", format!("{loss:.4}")), extra],
+    );
+}
+
 fn spread(m: (f64, f64, f64)) -> (&'static str, String) {
     ("spread", format!("{:.3}", (m.2 - m.1) / m.0))
 }
@@ -346,7 +370,7 @@ fn fwd_bwd_ratio(out: &Out, reps: usize) {
     let b = 256;
     let mut net = Net::new(&[784, 256, 256, 10], 0);
     let x = Tensor::<f32>::rand_normal([b, 784], 0.0, 1.0, 3);
-    let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
+    let labels = fixed_labels(b);
     let mut tape = std::mem::take(&mut net.tape);
     let fwd = time_steps(reps, || {
         tape.clear();

@@ -3,7 +3,7 @@
 //! training mode, cross-entropy, backward and plain SGD (lr 0.01), reading the loss: the
 //! workload of the peer script `conv_train.py`.
 
-use super::{spread, time_steps, Out};
+use super::{emit_training, fixed_labels, time_steps, Out};
 use crate::autodiff::Tape;
 use crate::nn::{
     cross_entropy, init_buffers, init_params, BufferStore, ForwardCtx, ModelSpec, Module,
@@ -88,19 +88,16 @@ pub(super) fn conv_train(out: &Out, reps: usize, name: &str, shortcut: bool) {
     for b in BATCHES {
         let mut net = ConvNet::new(shortcut);
         let x = Tensor::<f32>::rand_normal([b, 1, 28, 28], 0.0, 1.0, 3);
-        let labels: Vec<usize> = (0..b).map(|i| (i * 7 + 3) % 10).collect();
+        let labels = fixed_labels(b);
         let mut loss = 0.0;
         let m = time_steps(reps, || loss = net.sgd_step(&x, &labels));
-        out.emit(
+        emit_training(
+            out,
             name,
             b,
-            m.0 * b as f64,
-            "samples/s",
-            &[
-                spread(m),
-                ("loss", format!("{loss:.4}")),
-                ("params", net.n_params().to_string()),
-            ],
+            m,
+            loss,
+            ("params", net.n_params().to_string()),
         );
     }
     out.emit(
@@ -121,7 +118,7 @@ mod tests {
         let mut net = ConvNet::new(true);
         assert_eq!(net.n_params(), 272_186);
         let x = Tensor::<f32>::rand_normal([8, 1, 28, 28], 0.0, 1.0, 3);
-        let labels: Vec<usize> = (0..8).map(|i| (i * 7 + 3) % 10).collect();
+        let labels = fixed_labels(8);
         let first = net.sgd_step(&x, &labels);
         let mut last = first;
         for _ in 0..4 {

@@ -4,15 +4,15 @@
 //! the gradient of its slice, the weighted gradients are all-reduced and every rank takes the
 //! same step, so the workload is the same computation as on one rank.
 
-use super::{spread, time_steps, Net, Out};
+use super::{emit_training, fixed_labels, time_steps, Net, Out};
 use crate::dist::{run_threads, shard, CommError, CommResult, Communicator};
 use crate::tensor::{num_threads, set_num_threads};
 use crate::Tensor;
 
-/// The fixed batch of the workload: N(0, 1) inputs and labels `(7 i + 3) mod 10`.
+/// The fixed batch of the workload: N(0, 1) inputs and the peers' fixed labels.
 fn batch(inputs: usize, b: usize) -> (Tensor<f32>, Vec<usize>) {
     let x = Tensor::<f32>::rand_normal([b, inputs], 0.0, 1.0, 3);
-    (x, (0..b).map(|i| (i * 7 + 3) % 10).collect())
+    (x, fixed_labels(b))
 }
 
 /// Times SGD steps of the MLP `dims` at batch `b` on `workers` ranks and prints samples/s.
@@ -29,7 +29,7 @@ pub(super) fn mlp_train(
         let (x, labels) = batch(dims[0], b);
         let mut loss = 0.0;
         let m = time_steps(reps, || loss = net.sgd_step(&x, &labels));
-        emit(out, name, b, m, loss, 1);
+        emit_training(out, name, b, m, loss, ("workers", "1".into()));
         return Ok(());
     }
     if workers > b {
@@ -58,25 +58,11 @@ pub(super) fn mlp_train(
         if let Some(e) = failed {
             return Err(e);
         }
-        emit(out, name, b, m, loss, workers);
+        emit_training(out, name, b, m, loss, ("workers", workers.to_string()));
         Ok(())
     });
     set_num_threads(kernel_threads);
     r.map_err(|f| f.to_string())
-}
-
-fn emit(out: &Out, name: &str, b: usize, m: (f64, f64, f64), loss: f32, workers: usize) {
-    out.emit(
-        name,
-        b,
-        m.0 * b as f64,
-        "samples/s",
-        &[
-            spread(m),
-            ("loss", format!("{loss:.4}")),
-            ("workers", workers.to_string()),
-        ],
-    );
 }
 
 /// Rank 0 tells the others whether another step follows (its timing loop decides when to

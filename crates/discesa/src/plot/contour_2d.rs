@@ -28,6 +28,39 @@ pub struct Path2d<'a> {
     pub start_gradient: Option<[f64; 2]>,
 }
 
+/// An axis range `(min, max)`.
+type AxisRange = (f64, f64);
+
+/// The x and y ranges of a figure over the plane: the ones given, else the span of the paths'
+/// finite points padded by `margin` of it.
+pub(crate) fn plane_ranges(
+    paths: &[Path2d<'_>],
+    x_range: Option<AxisRange>,
+    y_range: Option<AxisRange>,
+    margin: f64,
+    bad: &dyn Fn(String) -> PlotError,
+) -> Result<(AxisRange, AxisRange), PlotError> {
+    let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
+    let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
+    let x = axis_range(
+        x_range,
+        pts().map(|q| q[0]),
+        margin,
+        "x_range",
+        "path point",
+        bad,
+    )?;
+    let y = axis_range(
+        y_range,
+        pts().map(|q| q[1]),
+        margin,
+        "y_range",
+        "path point",
+        bad,
+    )?;
+    Ok((x, y))
+}
+
 /// Options of [`contour_2d`].
 #[derive(Debug, Clone)]
 pub struct Contour2dOptions {
@@ -389,25 +422,7 @@ pub fn contour_2d(
     let path = path.as_ref();
     let bad = begin_figure(path, opts.size)?;
     let format = Format::from_path(path)?;
-    let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
-    let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
-    let (margin, points) = (opts.margin, "path point");
-    let x = axis_range(
-        opts.x_range,
-        pts().map(|q| q[0]),
-        margin,
-        "x_range",
-        points,
-        &bad,
-    )?;
-    let y = axis_range(
-        opts.y_range,
-        pts().map(|q| q[1]),
-        margin,
-        "y_range",
-        points,
-        &bad,
-    )?;
+    let (x, y) = plane_ranges(paths, opts.x_range, opts.y_range, opts.margin, &bad)?;
     let n = opts.grid.clamp(2, 2000);
     let grid = Grid::sample(f, x, y, n, n);
     let levels = Levels::new(&grid.z, opts.levels.clamp(2, 200), opts.spacing)

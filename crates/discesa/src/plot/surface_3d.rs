@@ -6,10 +6,10 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::contour::{Grid, LevelSpacing, Levels};
-use super::contour_2d::Path2d;
+use super::contour_2d::{plane_ranges, Path2d};
 use super::draw::Fonts;
 use super::font::FAMILY;
-use super::geom::{axis_range, finite_bounds, pad_range};
+use super::geom::{finite_bounds, pad_range};
 use super::output::{begin_figure, msg, render, Figure, FigureSize};
 use super::style::{format_number, overlay_color, shade, viridis};
 use super::PlotError;
@@ -263,25 +263,7 @@ pub fn surface_3d(
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
     let bad = begin_figure(path, opts.size)?;
-    let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
-    let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
-    let (margin, points) = (opts.margin, "path point");
-    let x = axis_range(
-        opts.x_range,
-        pts().map(|q| q[0]),
-        margin,
-        "x_range",
-        points,
-        &bad,
-    )?;
-    let y = axis_range(
-        opts.y_range,
-        pts().map(|q| q[1]),
-        margin,
-        "y_range",
-        points,
-        &bad,
-    )?;
+    let (x, y) = plane_ranges(paths, opts.x_range, opts.y_range, opts.margin, &bad)?;
     let n = opts.grid.clamp(2, 300) + 1;
     let grid = Grid::sample(f, x, y, n, n);
     let levels = Levels::new(&grid.z, 64, opts.color_spacing)
