@@ -292,8 +292,51 @@ fn small_convnet_second_derivatives_match_finite_differences() {
     check("small convnet", small_convnet, &[w1, w2, lin]);
 }
 
+/// The fused batch-norm backward (values) and the recorded one (`grad_graph`) agree.
+fn batch_norm_paths_agree(dims: &[usize], seed: u64) {
+    let c = dims[1];
+    let tape = Tape::new();
+    let x = tape.var(normal(dims, seed).mul_scalar(3.0).add_scalar(1.5));
+    let w = tape.var(normal(&[c], seed + 1));
+    let b = tape.var(normal(&[c], seed + 2));
+    let r = tape.constant(normal(dims, seed + 3));
+    let (y, _) = x.batch_norm_train(w, b, 1e-5).unwrap();
+    let loss = y.try_mul(r).unwrap().powi(2).sum_all();
+    let fused = tape.grad(&[loss], &[x, w, b], None).unwrap();
+    let recorded = tape.grad_graph(&[loss], &[x, w, b], None).unwrap();
+    for (name, (f, g)) in ["x", "weight", "bias"]
+        .iter()
+        .zip(fused.iter().zip(&recorded))
+    {
+        assert!(
+            f.allclose(&g.value(), 1e-9, 1e-9),
+            "{name} gradient of batch norm {dims:?}: {f:?} vs {:?}",
+            g.value()
+        );
+    }
+}
+
+#[test]
+fn batch_norm_fused_and_recorded_gradients_agree_on_wide_planes() {
+    // 14x14 planes: the lane-wise sums and their remainder.
+    batch_norm_paths_agree(&[3, 4, 14, 14], 61);
+    batch_norm_paths_agree(&[40, 5], 62);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
+    #[test]
+    fn batch_norm_fused_and_recorded_gradients_agree(
+        n in 2usize..5, c in 1usize..4, h in 1usize..7, w in 1usize..7, flat: bool,
+        seed in 0u64..1000,
+    ) {
+        if flat {
+            batch_norm_paths_agree(&[n * h, c], seed);
+        } else {
+            batch_norm_paths_agree(&[n, c, h, w], seed);
+        }
+    }
+
     #[test]
     fn conv2d_gradients_on_random_shapes(
         n in 1usize..3, cg in 1usize..3, og in 1usize..3, groups in 1usize..3,

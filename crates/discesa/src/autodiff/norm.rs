@@ -1,9 +1,14 @@
-//! Batch normalisation over `[N, C, H, W]` (statistics over N, H, W) or `[N, C]` (over N),
-//! composed of primitive ops so that it differentiates to any order.
+//! Batch normalisation over `[N, C, H, W]` (statistics over N, H, W) or `[N, C]` (over N).
+//! Training mode is one recorded op computed by fused kernels; its backward rule, when it is
+//! itself recorded, is composed of primitive ops, so batch norm differentiates to any order.
 
+use super::op::{Inputs, Op};
 use super::Var;
 use crate::error::{shape_err, Result};
-use crate::tensor::{Element, Shape, Tensor};
+use crate::tensor::{
+    channel_affine, channel_stats, BatchNormSaved, ChannelView, Element, Shape, Tensor,
+};
+use std::sync::Arc;
 
 /// The per-channel statistics of one training-mode batch norm (values, not recorded): what the
 /// batch-norm module folds into its running statistics.
@@ -50,7 +55,7 @@ impl<'t, T: Element> Var<'t, T> {
         eps: T,
     ) -> Result<(Var<'t, T>, BatchStats<T>)> {
         const OP: &str = "batch_norm_train";
-        let (axes, bshape, c, count) = layout(OP, &self.shape())?;
+        let (_, _, c, count) = layout(OP, &self.shape())?;
         check_channels(OP, "weight", &weight.shape(), c)?;
         check_channels(OP, "bias", &bias.shape(), c)?;
         if count < 2 {
@@ -62,19 +67,34 @@ impl<'t, T: Element> Var<'t, T> {
                 ),
             ));
         }
-        let mean = self.mean(axes, true)?;
-        let xc = self.try_sub(mean)?;
-        let var = xc.try_mul(xc)?.mean(axes, true)?;
-        let scale = var
-            .add_scalar(eps)
-            .powf(T::from_f64(-0.5))
-            .try_mul(weight.reshape(bshape)?)?;
-        let y = xc.try_mul(scale)?.try_add(bias.reshape(bshape)?)?;
+        self.same_tape_as(OP, &weight)?;
+        self.same_tape_as(OP, &bias)?;
+        let v = ChannelView::of(self.shape().dims()).expect("rank checked by layout");
+        let x = self.value();
+        let (mean, var) = channel_stats(x.as_slice(), &v);
+        let inv_std: Vec<T> = var.iter().map(|&s| T::one() / (s + eps).sqrt()).collect();
+        let (w, b) = (weight.value(), bias.value());
+        let scale: Vec<T> = w
+            .as_slice()
+            .iter()
+            .zip(&inv_std)
+            .map(|(&g, &i)| g * i)
+            .collect();
+        let shift: Vec<T> = (0..c)
+            .map(|ch| b.as_slice()[ch] - mean[ch] * scale[ch])
+            .collect();
+        let y = channel_affine(&x, &v, &scale, &shift);
         let stats = BatchStats {
-            mean: mean.value().reshape([c])?,
-            var_biased: var.value().reshape([c])?,
+            mean: Tensor::from_vec(mean.clone(), [c])?,
+            var_biased: Tensor::from_vec(var, [c])?,
             count,
         };
+        let saved = BatchNormSaved { mean, inv_std, eps };
+        let y = self.tape.push(
+            y,
+            Op::BatchNormTrain(Arc::new(saved)),
+            Inputs::Many(Arc::from([self.id, weight.id, bias.id])),
+        );
         Ok((y, stats))
     }
 
@@ -101,4 +121,29 @@ impl<'t, T: Element> Var<'t, T> {
             .try_sub(scale.mul_const(&mean.reshape(bshape)?)?)?;
         self.try_mul(scale)?.try_add(shift)
     }
+}
+
+/// `[∂x, ∂weight, ∂bias]` of `batch_norm_train(x, weight, ·, eps)` from the output gradient `g`,
+/// recorded with primitive ops (the statistics recomputed from `x`), so that the gradient can be
+/// differentiated again: `∂β = Σg`, `∂γ = Σ g·x̂`, `∂x = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))`.
+pub(crate) fn composed_grads<'t, T: Element>(
+    g: Var<'t, T>,
+    x: Var<'t, T>,
+    weight: Var<'t, T>,
+    eps: T,
+) -> Result<[Var<'t, T>; 3]> {
+    let (axes, bshape, _, _) = layout("batch_norm_train", &x.shape())?;
+    let xc = x.try_sub(x.mean(axes, true)?)?;
+    let inv_std = xc
+        .try_mul(xc)?
+        .mean(axes, true)?
+        .add_scalar(eps)
+        .powf(T::from_f64(-0.5));
+    let xhat = xc.try_mul(inv_std)?;
+    let g_xhat = g.try_mul(xhat)?;
+    let gx = g
+        .try_sub(g.mean(axes, true)?)?
+        .try_sub(xhat.try_mul(g_xhat.mean(axes, true)?)?)?
+        .try_mul(inv_std.try_mul(weight.reshape(bshape)?)?)?;
+    Ok([gx, g_xhat.sum(axes, false)?, g.sum(axes, false)?])
 }

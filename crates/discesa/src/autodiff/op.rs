@@ -1,7 +1,7 @@
 //! The primitive operations the tape records. Every variant has exactly one backward rule in
 //! [`super::rules`]; the match there is exhaustive, so an op without a derivative does not compile.
 
-use crate::tensor::{BinaryOp, ConvGeom, Element, PoolGeom, Tensor, UnaryOp};
+use crate::tensor::{BatchNormSaved, BinaryOp, ConvGeom, Element, PoolGeom, Tensor, UnaryOp};
 use std::sync::Arc;
 
 /// A recorded operation (inputs are stored on the node).
@@ -73,6 +73,8 @@ pub(crate) enum Op<T: Element> {
     AvgPool2d(PoolGeom),
     /// Its adjoint: spreads a gradient back over the windows.
     AvgPool2dAdjoint(PoolGeom),
+    /// Training-mode batch norm with the batch statistics; inputs `(x, weight, bias)`.
+    BatchNormTrain(Arc<BatchNormSaved<T>>),
 }
 
 impl<T: Element> Op<T> {
@@ -121,6 +123,7 @@ impl<T: Element> Op<T> {
             Op::Conv2dWeightGrad(g) => format!("conv2d weight grad {}x{} {:?}", g.kh, g.kw, g.opt),
             Op::AvgPool2d(g) => format!("avg_pool2d {:?}", g.opt),
             Op::AvgPool2dAdjoint(g) => format!("avg_pool2d adjoint {:?}", g.opt),
+            Op::BatchNormTrain(_) => "batch_norm_train".into(),
         }
     }
 }

@@ -5,7 +5,9 @@
 use super::op::Op;
 use super::Var;
 use crate::tensor::conv_kernels as ck;
-use crate::tensor::{BinaryOp, ConvGeom, Element, PoolGeom, Shape, Tensor, UnaryOp};
+use crate::tensor::{
+    BatchNormSaved, BinaryOp, ChannelView, ConvGeom, Element, PoolGeom, Shape, Tensor, UnaryOp,
+};
 use std::sync::Arc;
 
 /// The operations a backward rule may use. Implemented by [`Tensor`] (values only) and by
@@ -43,6 +45,9 @@ pub(crate) trait Adj<T: Element>: Clone {
     fn conv2d_weight_grad(&self, gy: &Self, g: &ConvGeom) -> Self;
     fn avg_pool2d(&self, g: &PoolGeom) -> Self;
     fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self;
+    /// `[∂x, ∂weight, ∂bias]` of a training-mode batch norm of `x` from its output gradient
+    /// `self`: one fused kernel on values, the composed formula when recorded.
+    fn batch_norm_grads(&self, x: &Self, weight: &Self, saved: &BatchNormSaved<T>) -> [Self; 3];
 }
 
 const CONSISTENT: &str = "backward shapes are consistent by construction";
@@ -132,6 +137,17 @@ impl<T: Element> Adj<T> for Tensor<T> {
     fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self {
         ck::avg_pool2d_adjoint(self, g)
     }
+    fn batch_norm_grads(&self, x: &Self, weight: &Self, saved: &BatchNormSaved<T>) -> [Self; 3] {
+        let v = ChannelView::of(x.dims()).expect(CONSISTENT);
+        let (gx, gw, gb) =
+            crate::tensor::batch_norm_backward(x, self, weight.as_slice(), saved, &v);
+        let c = [v.c];
+        [
+            gx,
+            Tensor::from_vec(gw, c).expect(CONSISTENT),
+            Tensor::from_vec(gb, c).expect(CONSISTENT),
+        ]
+    }
 }
 
 impl<'t, T: Element> Adj<T> for Var<'t, T> {
@@ -218,6 +234,9 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     }
     fn avg_pool2d_adjoint(&self, g: &PoolGeom) -> Self {
         self.record_pool(Op::AvgPool2dAdjoint(*g))
+    }
+    fn batch_norm_grads(&self, x: &Self, weight: &Self, saved: &BatchNormSaved<T>) -> [Self; 3] {
+        super::norm::composed_grads(*self, *x, *weight, saved.eps).expect(CONSISTENT)
     }
 }
 
@@ -489,5 +508,13 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(
         }
         Op::AvgPool2d(geo) => emit(0, g.avg_pool2d_adjoint(geo)),
         Op::AvgPool2dAdjoint(geo) => emit(0, g.avg_pool2d(geo)),
+        Op::BatchNormTrain(saved) => {
+            let grads = g.batch_norm_grads(&c.xs[0], &c.xs[1], saved);
+            for (i, gi) in grads.into_iter().enumerate() {
+                if need(i) {
+                    emit(i, gi);
+                }
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ mod element;
 mod elementwise;
 mod layout;
 mod matmul;
+mod norm;
 mod reduce;
 mod shape;
 mod threads;
@@ -26,6 +27,9 @@ pub(crate) mod conv_kernels {
 pub use element::Element;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::gemm_into;
+pub(crate) use norm::{
+    batch_norm_backward, channel_affine, channel_stats, BatchNormSaved, ChannelView,
+};
 pub use shape::{Shape, MAX_DIMS};
 pub use threads::{num_threads, set_num_threads};
 

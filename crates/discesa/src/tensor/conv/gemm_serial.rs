@@ -21,6 +21,14 @@ impl<T> Mat<T> {
             cs: 1,
         }
     }
+    /// A matrix at `ptr` with row stride `rs` and column stride `cs` (elements).
+    pub fn strided(ptr: *const T, rs: usize, cs: usize) -> Self {
+        Mat {
+            ptr,
+            rs: rs as isize,
+            cs: cs as isize,
+        }
+    }
     /// The transpose of a row-major matrix with `cols` columns.
     pub fn rows_t(s: &[T], cols: usize) -> Self {
         Mat {
@@ -46,24 +54,50 @@ pub(crate) unsafe fn gemm_serial<T: Element>(
     b: Mat<T>,
 ) {
     debug_assert!(dst.len() >= m * n);
+    // SAFETY: forwarded from the caller; `dst` is a unique slice of at least m·n elements.
+    unsafe { gemm_serial_strided(m, n, k, dst.as_mut_ptr(), n, 1, acc, a, b) }
+}
+
+/// `dst = a · b` (or `+=`) with `dst[i, j]` at `dst + i·rs + j·cs`.
+///
+/// # Safety
+/// As [`gemm_serial`]; every `dst` element the strides reach must be writable, distinct for
+/// distinct `(i, j)`, and not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_serial_strided<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    rs: usize,
+    cs: usize,
+    acc: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !acc {
-            dst[..m * n].fill(T::zero());
+            for i in 0..m {
+                for j in 0..n {
+                    // SAFETY: inside the destination by the caller's contract.
+                    unsafe { *dst.add(i * rs + j * cs) = T::zero() };
+                }
+            }
         }
         return;
     }
-    // SAFETY: forwarded from the caller; `dst` is a unique slice of at least m·n elements.
+    // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst,
+            cs as isize,
+            rs as isize,
             acc,
             a.ptr,
             a.cs,

@@ -2,9 +2,10 @@
 //! gradient. Each image is one im2col matrix times the weight, on one thread; images are spread
 //! over the kernel threads.
 
-use super::gemm_serial::{gemm_serial, Mat};
+use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
 use super::scratch::{with_scratch, Slot};
+use super::shifted::{add_shifted_cols, compact, crop, expand, pad_into, shifted_cols, Padded};
 use super::ConvGeom;
 use crate::tensor::{num_threads, Element, Tensor};
 
@@ -60,21 +61,39 @@ pub(crate) fn conv2d_forward<T: Element>(x: &Tensor<T>, wt: &Tensor<T>, g: &Conv
                 let xg = &xi[grp * cg * plane..(grp + 1) * cg * plane];
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let yg = &mut y[grp * og * p..(grp + 1) * og * p];
-                let prod = |col: &[T], yg: &mut [T]| {
-                    // SAFETY: wg is og×k, col is k×p, yg is og×p, all distinct buffers.
-                    unsafe { gemm_serial(og, p, k, yg, false, Mat::rows(wg, k), Mat::rows(col, p)) }
-                };
-                if g.is_pointwise() {
-                    prod(xg, yg);
-                } else {
-                    with_scratch(Slot::Cols, k * p, |col| {
-                        im2col(xg, g, col);
-                        prod(col, yg);
-                    });
-                }
+                forward_group(xg, wg, yg, g);
             }
         });
     })
+}
+
+/// One group of one image of the forward convolution: `yg = wg · cols(xg)`.
+fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
+    let (og, k, p) = (g.og(), g.k(), g.p());
+    let prod = |col: &[T], n: usize, out: &mut [T]| {
+        // SAFETY: wg is og×k, col is k×n, out is og×n, all distinct buffers.
+        unsafe { gemm_serial(og, n, k, out, false, Mat::rows(wg, k), Mat::rows(col, n)) }
+    };
+    if g.is_pointwise() {
+        prod(xg, p, yg);
+    } else if g.opt.stride == [1, 1] {
+        let pd = Padded::of(g);
+        with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
+            pad_into(xg, g, &pd, xp);
+            with_scratch(Slot::Cols, k * pd.len, |col| {
+                shifted_cols(xp, g, &pd, col);
+                with_scratch(Slot::Grid, og * pd.len, |grid| {
+                    prod(col, pd.len, grid);
+                    compact(grid, g, &pd, yg);
+                });
+            });
+        });
+    } else {
+        with_scratch(Slot::Cols, k * p, |col| {
+            im2col(xg, g, col);
+            prod(col, p, yg);
+        });
+    }
 }
 
 /// The input gradient `∂L/∂x` from the output gradient `gy`: col = wᵀ·gy, then col2im.
@@ -94,23 +113,40 @@ pub(crate) fn conv2d_input_grad<T: Element>(
                 let gg = &gi[grp * og * p..(grp + 1) * og * p];
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let xg = &mut xi[grp * cg * plane..(grp + 1) * cg * plane];
-                let prod = |col: &mut [T]| {
-                    // SAFETY: wgᵀ is k×og, gg is og×p, col is k×p, all distinct buffers.
-                    unsafe {
-                        gemm_serial(k, p, og, col, false, Mat::rows_t(wg, k), Mat::rows(gg, p))
-                    }
-                };
-                if g.is_pointwise() {
-                    prod(xg);
-                } else {
-                    with_scratch(Slot::Cols, k * p, |col| {
-                        prod(col);
-                        col2im(col, g, xg);
-                    });
-                }
+                input_grad_group(gg, wg, xg, g);
             }
         });
     })
+}
+
+/// One group of one image of the input gradient: `xg = col2im(wgᵀ · gg)`.
+fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) {
+    let (og, k, p) = (g.og(), g.k(), g.p());
+    let prod = |gy: &[T], n: usize, col: &mut [T]| {
+        // SAFETY: wgᵀ is k×og, gy is og×n, col is k×n, all distinct buffers.
+        unsafe { gemm_serial(k, n, og, col, false, Mat::rows_t(wg, k), Mat::rows(gy, n)) }
+    };
+    if g.is_pointwise() {
+        prod(gg, p, xg);
+    } else if g.opt.stride == [1, 1] {
+        let pd = Padded::of(g);
+        with_scratch(Slot::Grid, og * pd.len, |grid| {
+            expand(gg, g, &pd, grid);
+            with_scratch(Slot::Cols, k * pd.len, |col| {
+                prod(grid, pd.len, col);
+                with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
+                    xp.fill(T::zero());
+                    add_shifted_cols(col, g, &pd, xp);
+                    crop(xp, g, &pd, xg);
+                });
+            });
+        });
+    } else {
+        with_scratch(Slot::Cols, k * p, |col| {
+            prod(gg, p, col);
+            col2im(col, g, xg);
+        });
+    }
 }
 
 /// Adds the weight gradient of images `range` into `acc` `[O, cg·kh·kw]`.
@@ -130,19 +166,55 @@ fn weight_grad_images<T: Element>(
             let xg = &xi[grp * cg * plane..(grp + 1) * cg * plane];
             let gg = &gi[grp * og * p..(grp + 1) * og * p];
             let ag = &mut acc[grp * og * k..(grp + 1) * og * k];
-            let prod = |col: &[T], ag: &mut [T]| {
-                // SAFETY: gg is og×p, colᵀ is p×k, ag is og×k, all distinct buffers.
-                unsafe { gemm_serial(og, k, p, ag, true, Mat::rows(gg, p), Mat::rows_t(col, p)) }
-            };
-            if g.is_pointwise() {
-                prod(xg, ag);
-            } else {
-                with_scratch(Slot::Cols, k * p, |col| {
-                    im2col(xg, g, col);
-                    prod(col, ag);
-                });
-            }
+            weight_grad_group(xg, gg, ag, g);
         }
+    }
+}
+
+/// Adds one group of one image's weight gradient `gg · cols(xg)ᵀ` into `ag`.
+fn weight_grad_group<T: Element>(xg: &[T], gg: &[T], ag: &mut [T], g: &ConvGeom) {
+    let (og, k, p) = (g.og(), g.k(), g.p());
+    let prod = |gy: &[T], col: &[T], n: usize, ag: &mut [T]| {
+        // SAFETY: gy is og×n, colᵀ is n×k, ag is og×k, all distinct buffers.
+        unsafe { gemm_serial(og, k, n, ag, true, Mat::rows(gy, n), Mat::rows_t(col, n)) }
+    };
+    if g.is_pointwise() {
+        prod(gg, xg, p, ag);
+    } else if g.opt.stride == [1, 1] {
+        // Per tap (ki, kj): ∂w[:, :, ki, kj] += grid · xp_shiftedᵀ, the shifted padded planes
+        // read in place as a matrix with column stride `plane`: no column matrix at all.
+        let pd = Padded::of(g);
+        let taps = g.kh * g.kw;
+        assert!(ag.len() >= og * k && xg.len() >= g.cg() * g.h * g.w);
+        with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
+            pad_into(xg, g, &pd, xp);
+            with_scratch(Slot::Grid, og * pd.len, |grid| {
+                expand(gg, g, &pd, grid);
+                for (tap, off) in pd.tap_offsets(g).enumerate() {
+                    // SAFETY: grid is og×len; the shifted planes reach xp[off + (cg−1)·plane +
+                    // len − 1] < cg·plane; the destination [o, ci·taps + tap] lies in ag (og×k)
+                    // and is distinct per (o, ci); the three buffers are distinct.
+                    unsafe {
+                        gemm_serial_strided(
+                            og,
+                            g.cg(),
+                            pd.len,
+                            ag.as_mut_ptr().add(tap),
+                            k,
+                            taps,
+                            true,
+                            Mat::rows(grid, pd.len),
+                            Mat::strided(xp.as_ptr().add(off), 1, pd.plane()),
+                        )
+                    }
+                }
+            });
+        });
+    } else {
+        with_scratch(Slot::Cols, k * p, |col| {
+            im2col(xg, g, col);
+            prod(gg, col, p, ag);
+        });
     }
 }
 

@@ -9,6 +9,7 @@ mod im2col;
 mod kernels;
 mod pool;
 mod scratch;
+mod shifted;
 
 pub use geometry::{Conv2dOptions, Pool2dOptions};
 pub(crate) use geometry::{ConvGeom, PoolGeom};

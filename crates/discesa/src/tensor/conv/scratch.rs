@@ -9,10 +9,15 @@ use std::cell::RefCell;
 pub(crate) enum Slot {
     /// The im2col / col2im matrix.
     Cols = 0,
+    /// A zero-padded input group (stride-1 convolutions).
+    Padded = 1,
+    /// Output rows on the padded grid (stride-1 convolutions).
+    Grid = 2,
 }
 
 thread_local! {
-    static SLOTS: [RefCell<Vec<f64>>; 1] = const { [RefCell::new(Vec::new())] };
+    static SLOTS: [RefCell<Vec<f64>>; 3] =
+        const { [RefCell::new(Vec::new()), RefCell::new(Vec::new()), RefCell::new(Vec::new())] };
 }
 
 /// Runs `f` on this thread's buffer `slot`, grown to at least `len` elements. Its contents are

@@ -1,0 +1,129 @@
+//! Stride-1 convolutions on a zero-padded copy of the input. With rows of the padded width
+//! `wp`, the im2col row of tap `(ci, ki, kj)` over all outputs is one contiguous run of the
+//! padded plane, so im2col is one copy and col2im one vector add per row of the column matrix,
+//! instead of one short copy per row of every output row. The price is `wp − ow` unused
+//! columns per output row, computed by the product and dropped.
+
+use super::ConvGeom;
+use crate::tensor::Element;
+
+/// The padded layout of one group of one image: planes `[cg, hp, wp]`, and the column range
+/// `len` that covers every output `(oy, ox)` at `oy·wp + ox`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Padded {
+    pub hp: usize,
+    pub wp: usize,
+    pub len: usize,
+}
+
+impl Padded {
+    /// Only for stride 1, where output rows are `wp` apart in the padded plane.
+    pub(super) fn of(g: &ConvGeom) -> Self {
+        debug_assert_eq!(g.opt.stride, [1, 1]);
+        let hp = g.h + 2 * g.opt.padding[0];
+        let wp = g.w + 2 * g.opt.padding[1];
+        Padded {
+            hp,
+            wp,
+            len: (g.oh - 1) * wp + g.ow,
+        }
+    }
+
+    /// Elements of one padded plane.
+    pub(super) fn plane(&self) -> usize {
+        self.hp * self.wp
+    }
+
+    /// The shift of tap `(ki, kj)` inside a padded plane, taps in weight order.
+    pub(super) fn tap_offsets<'a>(&'a self, g: &'a ConvGeom) -> impl Iterator<Item = usize> + 'a {
+        let [dh, dw] = g.opt.dilation;
+        (0..g.kh).flat_map(move |ki| (0..g.kw).map(move |kj| ki * dh * self.wp + kj * dw))
+    }
+
+    /// The start of row `k = (ci, ki, kj)` of the column matrix inside the padded group.
+    #[inline]
+    fn offsets<'a>(&'a self, g: &'a ConvGeom) -> impl Iterator<Item = usize> + 'a {
+        let [dh, dw] = g.opt.dilation;
+        (0..g.cg()).flat_map(move |ci| {
+            (0..g.kh).flat_map(move |ki| {
+                (0..g.kw).map(move |kj| ci * self.plane() + ki * dh * self.wp + kj * dw)
+            })
+        })
+    }
+}
+
+/// Copies one group `src` `[cg, h, w]` into `dst` `[cg, hp, wp]` with zeros around it.
+pub(super) fn pad_into<T: Element>(src: &[T], g: &ConvGeom, pd: &Padded, dst: &mut [T]) {
+    let [ph, pw] = g.opt.padding;
+    for (s, d) in src
+        .chunks_exact(g.h * g.w)
+        .zip(dst.chunks_exact_mut(pd.plane()))
+    {
+        d[..ph * pd.wp].fill(T::zero());
+        d[(ph + g.h) * pd.wp..].fill(T::zero());
+        for (sr, dr) in s
+            .chunks_exact(g.w)
+            .zip(d[ph * pd.wp..].chunks_exact_mut(pd.wp))
+        {
+            dr[..pw].fill(T::zero());
+            dr[pw..pw + g.w].copy_from_slice(sr);
+            dr[pw + g.w..].fill(T::zero());
+        }
+    }
+}
+
+/// The column matrix `[cg·kh·kw, len]` of a padded group `xp`.
+pub(super) fn shifted_cols<T: Element>(xp: &[T], g: &ConvGeom, pd: &Padded, col: &mut [T]) {
+    for (row, at) in col.chunks_exact_mut(pd.len).zip(pd.offsets(g)) {
+        row.copy_from_slice(&xp[at..at + pd.len]);
+    }
+}
+
+/// Adds the column matrix `col` back into a padded group `xp` (the adjoint of
+/// [`shifted_cols`]).
+pub(super) fn add_shifted_cols<T: Element>(col: &[T], g: &ConvGeom, pd: &Padded, xp: &mut [T]) {
+    for (row, at) in col.chunks_exact(pd.len).zip(pd.offsets(g)) {
+        for (x, &v) in xp[at..at + pd.len].iter_mut().zip(row) {
+            *x += v;
+        }
+    }
+}
+
+/// The inside of a padded group `xp` `[cg, hp, wp]` into `dst` `[cg, h, w]`.
+pub(super) fn crop<T: Element>(xp: &[T], g: &ConvGeom, pd: &Padded, dst: &mut [T]) {
+    let [ph, pw] = g.opt.padding;
+    for (s, d) in xp
+        .chunks_exact(pd.plane())
+        .zip(dst.chunks_exact_mut(g.h * g.w))
+    {
+        for (sr, dr) in s[ph * pd.wp..]
+            .chunks_exact(pd.wp)
+            .zip(d.chunks_exact_mut(g.w))
+        {
+            dr.copy_from_slice(&sr[pw..pw + g.w]);
+        }
+    }
+}
+
+/// Output rows on the padded grid `[og, len]` into `y` `[og, oh, ow]`, dropping the columns
+/// past `ow`.
+pub(super) fn compact<T: Element>(grid: &[T], g: &ConvGeom, pd: &Padded, y: &mut [T]) {
+    for (gr, yr) in grid.chunks_exact(pd.len).zip(y.chunks_exact_mut(g.p())) {
+        for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
+            d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
+        }
+    }
+}
+
+/// `y` `[og, oh, ow]` onto the padded grid `[og, len]`, zeros in the unused columns (the adjoint
+/// of [`compact`]).
+pub(super) fn expand<T: Element>(y: &[T], g: &ConvGeom, pd: &Padded, grid: &mut [T]) {
+    for (yr, gr) in y.chunks_exact(g.p()).zip(grid.chunks_exact_mut(pd.len)) {
+        for (oy, s) in yr.chunks_exact(g.ow).enumerate() {
+            let at = oy * pd.wp;
+            gr[at..at + g.ow].copy_from_slice(s);
+            let end = (at + pd.wp).min(pd.len);
+            gr[at + g.ow..end].fill(T::zero());
+        }
+    }
+}
