@@ -316,11 +316,57 @@ fn batch_norm_paths_agree(dims: &[usize], seed: u64) {
     }
 }
 
+/// The same for the per-channel affine map of evaluation-mode batch norm.
+fn channel_affine_paths_agree(dims: &[usize], seed: u64) {
+    let c = dims[1];
+    let tape = Tape::new();
+    let x = tape.var(normal(dims, seed));
+    let s = tape.var(normal(&[c], seed + 1));
+    let b = tape.var(normal(&[c], seed + 2));
+    let r = tape.constant(normal(dims, seed + 3));
+    let loss = x
+        .channel_affine(s, b)
+        .unwrap()
+        .try_mul(r)
+        .unwrap()
+        .powi(2)
+        .sum_all();
+    let fused = tape.grad(&[loss], &[x, s, b], None).unwrap();
+    let recorded = tape.grad_graph(&[loss], &[x, s, b], None).unwrap();
+    for (name, (f, g)) in ["x", "scale", "shift"]
+        .iter()
+        .zip(fused.iter().zip(&recorded))
+    {
+        assert!(
+            f.allclose(&g.value(), 1e-9, 1e-9),
+            "{name} gradient of channel_affine {dims:?}"
+        );
+    }
+}
+
 #[test]
 fn batch_norm_fused_and_recorded_gradients_agree_on_wide_planes() {
     // 14x14 planes: the lane-wise sums and their remainder.
     batch_norm_paths_agree(&[3, 4, 14, 14], 61);
     batch_norm_paths_agree(&[40, 5], 62);
+    channel_affine_paths_agree(&[3, 4, 14, 14], 63);
+    channel_affine_paths_agree(&[40, 5], 64);
+}
+
+#[test]
+fn channel_affine_gradients() {
+    for (shape, seed) in [(vec![2, 3, 3, 2], 71u64), (vec![4, 2], 72)] {
+        let c = shape[1];
+        check(
+            &format!("channel_affine {shape:?}"),
+            |v| Ok(v[0].channel_affine(v[1], v[2])?.powi(2)),
+            &[
+                normal(&shape, seed),
+                normal(&[c], seed + 1),
+                normal(&[c], seed + 2),
+            ],
+        );
+    }
 }
 
 proptest! {
@@ -330,11 +376,9 @@ proptest! {
         n in 2usize..5, c in 1usize..4, h in 1usize..7, w in 1usize..7, flat: bool,
         seed in 0u64..1000,
     ) {
-        if flat {
-            batch_norm_paths_agree(&[n * h, c], seed);
-        } else {
-            batch_norm_paths_agree(&[n, c, h, w], seed);
-        }
+        let dims = if flat { vec![n * h, c] } else { vec![n, c, h, w] };
+        batch_norm_paths_agree(&dims, seed);
+        channel_affine_paths_agree(&dims, seed);
     }
 
     #[test]

@@ -109,17 +109,38 @@ impl<'t, T: Element> Var<'t, T> {
         eps: T,
     ) -> Result<Var<'t, T>> {
         const OP: &str = "batch_norm_eval";
-        let (_, bshape, c, _) = layout(OP, &self.shape())?;
+        let (_, _, c, _) = layout(OP, &self.shape())?;
         check_channels(OP, "weight", &weight.shape(), c)?;
         check_channels(OP, "bias", &bias.shape(), c)?;
         check_channels(OP, "running mean", mean.shape(), c)?;
         check_channels(OP, "running variance", var.shape(), c)?;
-        let inv_std = var.map(|v| T::one() / (v + eps).sqrt()).reshape(bshape)?;
-        let scale = weight.reshape(bshape)?.mul_const(&inv_std)?;
-        let shift = bias
-            .reshape(bshape)?
-            .try_sub(scale.mul_const(&mean.reshape(bshape)?)?)?;
-        self.try_mul(scale)?.try_add(shift)
+        let inv_std = var.map(|v| T::one() / (v + eps).sqrt());
+        let scale = weight.mul_const(&inv_std)?;
+        let shift = bias.try_sub(scale.mul_const(mean)?)?;
+        self.channel_affine(scale, shift)
+    }
+
+    /// `self · scale[c] + shift[c]` per channel of `[N, C]` or `[N, C, H, W]` (`scale` and
+    /// `shift` `[C]`), one recorded op computed in one pass.
+    pub fn channel_affine(self, scale: Var<'t, T>, shift: Var<'t, T>) -> Result<Var<'t, T>> {
+        const OP: &str = "channel_affine";
+        let (_, _, c, _) = layout(OP, &self.shape())?;
+        check_channels(OP, "scale", &scale.shape(), c)?;
+        check_channels(OP, "shift", &shift.shape(), c)?;
+        self.same_tape_as(OP, &scale)?;
+        self.same_tape_as(OP, &shift)?;
+        let v = ChannelView::of(self.shape().dims()).expect("rank checked by layout");
+        let y = channel_affine(
+            &self.value(),
+            &v,
+            scale.value().as_slice(),
+            shift.value().as_slice(),
+        );
+        Ok(self.tape.push(
+            y,
+            Op::ChannelAffine,
+            Inputs::Many(Arc::from([self.id, scale.id, shift.id])),
+        ))
     }
 }
 
@@ -146,4 +167,18 @@ pub(crate) fn composed_grads<'t, T: Element>(
         .try_sub(xhat.try_mul(g_xhat.mean(axes, true)?)?)?
         .try_mul(inv_std.try_mul(weight.reshape(bshape)?)?)?;
     Ok([gx, g_xhat.sum(axes, false)?, g.sum(axes, false)?])
+}
+
+/// `[∂x, ∂scale, ∂shift]` of `channel_affine(x, scale, ·)` from `g`, recorded with primitive ops.
+pub(crate) fn composed_affine_grads<'t, T: Element>(
+    g: Var<'t, T>,
+    x: Var<'t, T>,
+    scale: Var<'t, T>,
+) -> Result<[Var<'t, T>; 3]> {
+    let (axes, bshape, _, _) = layout("channel_affine", &x.shape())?;
+    Ok([
+        g.try_mul(scale.reshape(bshape)?)?,
+        g.try_mul(x)?.sum(axes, false)?,
+        g.sum(axes, false)?,
+    ])
 }

@@ -73,6 +73,9 @@ pub(crate) enum Op<T: Element> {
     AvgPool2d(PoolGeom),
     /// Its adjoint: spreads a gradient back over the windows.
     AvgPool2dAdjoint(PoolGeom),
+    /// `x·scale[c] + shift[c]` per channel of `[N, C]` or `[N, C, H, W]`; inputs
+    /// `(x, scale, shift)`, the last two `[C]` (evaluation-mode batch norm).
+    ChannelAffine,
     /// Training-mode batch norm with the batch statistics; inputs `(x, weight, bias)`.
     BatchNormTrain(Arc<BatchNormSaved<T>>),
 }
@@ -123,6 +126,7 @@ impl<T: Element> Op<T> {
             Op::Conv2dWeightGrad(g) => format!("conv2d weight grad {}x{} {:?}", g.kh, g.kw, g.opt),
             Op::AvgPool2d(g) => format!("avg_pool2d {:?}", g.opt),
             Op::AvgPool2dAdjoint(g) => format!("avg_pool2d adjoint {:?}", g.opt),
+            Op::ChannelAffine => "channel_affine".into(),
             Op::BatchNormTrain(_) => "batch_norm_train".into(),
         }
     }

@@ -48,6 +48,8 @@ pub(crate) trait Adj<T: Element>: Clone {
     /// `[∂x, ∂weight, ∂bias]` of a training-mode batch norm of `x` from its output gradient
     /// `self`: one fused kernel on values, the composed formula when recorded.
     fn batch_norm_grads(&self, x: &Self, weight: &Self, saved: &BatchNormSaved<T>) -> [Self; 3];
+    /// `[∂x, ∂scale, ∂shift]` of `x·scale[c] + shift[c]` from its output gradient `self`.
+    fn channel_affine_grads(&self, x: &Self, scale: &Self) -> [Self; 3];
 }
 
 const CONSISTENT: &str = "backward shapes are consistent by construction";
@@ -148,6 +150,16 @@ impl<T: Element> Adj<T> for Tensor<T> {
             Tensor::from_vec(gb, c).expect(CONSISTENT),
         ]
     }
+    fn channel_affine_grads(&self, x: &Self, scale: &Self) -> [Self; 3] {
+        let v = ChannelView::of(x.dims()).expect(CONSISTENT);
+        let (gx, gs, gb) = crate::tensor::channel_affine_backward(x, self, scale.as_slice(), &v);
+        let c = [v.c];
+        [
+            gx,
+            Tensor::from_vec(gs, c).expect(CONSISTENT),
+            Tensor::from_vec(gb, c).expect(CONSISTENT),
+        ]
+    }
 }
 
 impl<'t, T: Element> Adj<T> for Var<'t, T> {
@@ -237,6 +249,9 @@ impl<'t, T: Element> Adj<T> for Var<'t, T> {
     }
     fn batch_norm_grads(&self, x: &Self, weight: &Self, saved: &BatchNormSaved<T>) -> [Self; 3] {
         super::norm::composed_grads(*self, *x, *weight, saved.eps).expect(CONSISTENT)
+    }
+    fn channel_affine_grads(&self, x: &Self, scale: &Self) -> [Self; 3] {
+        super::norm::composed_affine_grads(*self, *x, *scale).expect(CONSISTENT)
     }
 }
 
@@ -508,6 +523,14 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(
         }
         Op::AvgPool2d(geo) => emit(0, g.avg_pool2d_adjoint(geo)),
         Op::AvgPool2dAdjoint(geo) => emit(0, g.avg_pool2d(geo)),
+        Op::ChannelAffine => {
+            let grads = g.channel_affine_grads(&c.xs[0], &c.xs[1]);
+            for (i, gi) in grads.into_iter().enumerate() {
+                if need(i) {
+                    emit(i, gi);
+                }
+            }
+        }
         Op::BatchNormTrain(saved) => {
             let grads = g.batch_norm_grads(&c.xs[0], &c.xs[1], saved);
             for (i, gi) in grads.into_iter().enumerate() {

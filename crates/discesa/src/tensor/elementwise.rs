@@ -228,7 +228,7 @@ impl<T: Element> Tensor<T> {
             return Tensor::scalar(op.apply(x));
         }
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             par_chunks(o, |off, o| {
                 let src = &src[off..off + o.len()];
                 match op {
@@ -247,7 +247,7 @@ impl<T: Element> Tensor<T> {
     /// Applies an arbitrary pointwise closure (not differentiable on its own).
     pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             o.iter_mut().zip(src).for_each(|(o, &x)| *o = f(x))
         })
     }
@@ -256,7 +256,7 @@ impl<T: Element> Tensor<T> {
     pub(crate) fn zip_map(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
         debug_assert_eq!(self.shape, other.shape);
         let (a, b) = (self.as_slice(), other.as_slice());
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             par_chunks(o, |off, o| {
                 let (a, b) = (&a[off..off + o.len()], &b[off..off + o.len()]);
                 for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
@@ -274,7 +274,7 @@ impl<T: Element> Tensor<T> {
         let shape = Shape::broadcast(op.name(), &self.shape, &other.shape)?;
         let (a, b) = (self.as_slice(), other.as_slice());
         if self.shape == other.shape {
-            return Ok(Tensor::from_fn_shape(shape, |o| {
+            return Ok(Tensor::from_fn_overwrite(shape, |o| {
                 par_chunks(o, |off, o| {
                     let n = o.len();
                     zip_run(op, o, &a[off..off + n], 1, &b[off..off + n], 1)
@@ -282,7 +282,7 @@ impl<T: Element> Tensor<T> {
             }));
         }
         if b.len() == 1 {
-            return Ok(Tensor::from_fn_shape(shape, |o| {
+            return Ok(Tensor::from_fn_overwrite(shape, |o| {
                 par_chunks(o, |off, o| {
                     let n = o.len();
                     zip_run(op, o, &a[off..off + n], 1, b, 0)
@@ -290,7 +290,7 @@ impl<T: Element> Tensor<T> {
             }));
         }
         if a.len() == 1 {
-            return Ok(Tensor::from_fn_shape(shape, |o| {
+            return Ok(Tensor::from_fn_overwrite(shape, |o| {
                 par_chunks(o, |off, o| {
                     let n = o.len();
                     zip_run(op, o, a, 0, &b[off..off + n], 1)
@@ -300,7 +300,7 @@ impl<T: Element> Tensor<T> {
         let sa = self.shape.broadcast_strides(&shape);
         let sb = other.shape.broadcast_strides(&shape);
         let inner = shape.dims().last().copied().unwrap_or(1);
-        Ok(Tensor::from_fn_shape(shape, |o| {
+        Ok(Tensor::from_fn_overwrite(shape, |o| {
             for_each_run2(&shape, &sa, &sb, |oo, oa, ob, ia, ib| {
                 let a_run = if ia == 0 {
                     &a[oa..oa + 1]
@@ -337,7 +337,7 @@ impl<T: Element> Tensor<T> {
     /// Adds a constant to every element.
     pub fn add_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             o.iter_mut().zip(src).for_each(|(o, &x)| *o = x + c)
         })
     }
@@ -345,7 +345,7 @@ impl<T: Element> Tensor<T> {
     /// Multiplies every element by a constant.
     pub fn mul_scalar(&self, c: T) -> Tensor<T> {
         let src = self.as_slice();
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * c)
         })
     }
@@ -355,17 +355,17 @@ impl<T: Element> Tensor<T> {
         let src = self.as_slice();
         let pf = p.to_f64();
         if pf == 2.0 {
-            return Tensor::from_fn_shape(self.shape, |o| {
+            return Tensor::from_fn_overwrite(self.shape, |o| {
                 o.iter_mut().zip(src).for_each(|(o, &x)| *o = x * x)
             });
         }
         if pf.fract() == 0.0 && pf.abs() < 64.0 {
             let n = pf as i32;
-            return Tensor::from_fn_shape(self.shape, |o| {
+            return Tensor::from_fn_overwrite(self.shape, |o| {
                 o.iter_mut().zip(src).for_each(|(o, &x)| *o = x.powi(n))
             });
         }
-        Tensor::from_fn_shape(self.shape, |o| {
+        Tensor::from_fn_overwrite(self.shape, |o| {
             o.iter_mut().zip(src).for_each(|(o, &x)| *o = x.powf(p))
         })
     }
@@ -378,7 +378,7 @@ impl<T: Element> Tensor<T> {
         let a = a.broadcast_to(&shape)?;
         let b = b.broadcast_to(&shape)?;
         let (c, x, y) = (c.as_slice(), a.as_slice(), b.as_slice());
-        Ok(Tensor::from_fn_shape(shape, |o| {
+        Ok(Tensor::from_fn_overwrite(shape, |o| {
             for i in 0..o.len() {
                 o[i] = if c[i] != T::zero() { x[i] } else { y[i] };
             }

@@ -11,6 +11,7 @@ mod elementwise;
 mod layout;
 mod matmul;
 mod norm;
+mod recycle;
 mod reduce;
 mod shape;
 mod threads;
@@ -28,7 +29,8 @@ pub use element::Element;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::gemm_into;
 pub(crate) use norm::{
-    batch_norm_backward, channel_affine, channel_stats, BatchNormSaved, ChannelView,
+    batch_norm_backward, channel_affine, channel_affine_backward, channel_stats, BatchNormSaved,
+    ChannelView,
 };
 pub use shape::{Shape, MAX_DIMS};
 pub use threads::{num_threads, set_num_threads};
@@ -132,6 +134,20 @@ impl<T: Element> Tensor<T> {
         let mut buf: Arc<[T]> = zeroed(n);
         let mut f = f;
         f(Arc::get_mut(&mut buf).expect("fresh buffer is unique"));
+        Tensor {
+            storage: Storage::Heap { buf, offset: 0 },
+            shape,
+        }
+    }
+
+    /// Like [`from_fn_shape`](Self::from_fn_shape) for an `f` that writes every element without
+    /// reading any: large buffers may be recycled ones holding old values.
+    pub(crate) fn from_fn_overwrite(shape: Shape, mut f: impl FnMut(&mut [T])) -> Self {
+        let n = shape.numel();
+        let Some(mut buf) = recycle::pool::<T>().take(n) else {
+            return Self::from_fn_shape(shape, f);
+        };
+        f(Arc::get_mut(&mut buf).expect("recycled buffers are unshared"));
         Tensor {
             storage: Storage::Heap { buf, offset: 0 },
             shape,
@@ -253,11 +269,44 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-/// A zero-filled shared buffer (calloc-backed for large sizes).
+/// Elements above which a new buffer is zeroed by all kernel threads: a fresh activation of a
+/// convolutional network is megabytes, and one thread zeroing it kept the others waiting.
+const PAR_ZERO: usize = 1 << 16;
+
+/// A zero-filled shared buffer.
 pub(crate) fn zeroed<T: Element>(n: usize) -> Arc<[T]> {
-    let b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_zeroed_slice(n);
-    // SAFETY: all-zero bits are a valid f32/f64 (0.0); `Element` is only implemented for those.
+    let threads = num_threads();
+    if n < PAR_ZERO || threads < 2 {
+        let b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_zeroed_slice(n);
+        // SAFETY: all-zero bits are a valid f32/f64 (0.0); `Element` is only implemented for those.
+        return unsafe { b.assume_init() };
+    }
+    let mut b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_uninit_slice(n);
+    let all = Arc::get_mut(&mut b).expect("fresh buffer is unique");
+    rayon::scope(|s| {
+        for part in all.chunks_mut(n.div_ceil(threads)) {
+            s.spawn(move |_| {
+                // SAFETY: `part` is a valid, exclusively borrowed run of `part.len()` elements.
+                unsafe { std::ptr::write_bytes(part.as_mut_ptr(), 0, part.len()) }
+            });
+        }
+    });
+    // SAFETY: every element was zeroed above, and all-zero bits are 0.0 for f32/f64.
     unsafe { b.assume_init() }
+}
+
+/// The last tensor holding a large buffer gives it to the pool (see `recycle`).
+impl<T: Element> Drop for Tensor<T> {
+    fn drop(&mut self) {
+        if let Storage::Heap { buf, .. } = &self.storage {
+            if buf.len() >= recycle::MIN_LEN && Arc::strong_count(buf) == 1 {
+                let taken = std::mem::replace(&mut self.storage, Storage::Scalar(T::zero()));
+                if let Storage::Heap { buf, .. } = taken {
+                    recycle::pool::<T>().put(buf);
+                }
+            }
+        }
+    }
 }
 
 impl<T: Element> std::fmt::Debug for Tensor<T> {

@@ -127,7 +127,7 @@ fn affine_pairs<T: Element>(v: &ChannelView, a: &[T], b: &[T], coef: &[(T, T, T)
             }
         }
     };
-    Tensor::from_fn_shape(
+    Tensor::from_fn_overwrite(
         super::Shape::new(&[v.n, v.c, v.s]).expect("three dims"),
         |out| {
             if threads <= 1 {
@@ -186,6 +186,36 @@ pub(crate) fn channel_affine<T: Element>(
         .collect();
     let y = affine_pairs(v, xs, xs, &coef);
     y.reshape(*x.shape()).expect("same number of elements")
+}
+
+/// Gradients of `y = x·scale[ch] + shift[ch]` from `g = ∂L/∂y`: `(g·scale, Σ g·x, Σ g)`.
+pub(crate) fn channel_affine_backward<T: Element>(
+    x: &Tensor<T>,
+    g: &Tensor<T>,
+    scale: &[T],
+    v: &ChannelView,
+) -> (Tensor<T>, Vec<T>, Vec<T>) {
+    let (xs, gs) = (x.as_slice(), g.as_slice());
+    let sums = map_channels::<(f64, f64)>(v, |ch| {
+        let (mut sgx, mut sg) = (0.0, 0.0);
+        for i in 0..v.n {
+            let (a, b) = sum2(v.at(gs, i, ch), v.at(xs, i, ch), |g, x| (g * x, g));
+            sgx += a.to_f64();
+            sg += b.to_f64();
+        }
+        (sgx, sg)
+    });
+    let coef: Vec<(T, T, T)> = scale.iter().map(|&a| (a, T::zero(), T::zero())).collect();
+    let gx = affine_pairs(v, gs, gs, &coef);
+    let (gscale, gshift) = sums
+        .iter()
+        .map(|&(a, b)| (T::from_f64(a), T::from_f64(b)))
+        .unzip();
+    (
+        gx.reshape(*x.shape()).expect("same number of elements"),
+        gscale,
+        gshift,
+    )
 }
 
 /// The saved per-channel values a training-mode batch norm's backward reads.

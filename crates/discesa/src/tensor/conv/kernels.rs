@@ -54,7 +54,8 @@ pub(crate) fn conv2d_forward<T: Element>(x: &Tensor<T>, wt: &Tensor<T>, g: &Conv
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     let threads = threads_for(g.n, g.n * g.o * p * k);
-    Tensor::from_fn_shape(g.y_shape(), |out| {
+    // Every path writes each output element (gemm without accumulation, or a copy).
+    Tensor::from_fn_overwrite(g.y_shape(), |out| {
         for_images(g.n, out, g.o * p, threads, |i, y| {
             let xi = &xs[i * g.c * plane..(i + 1) * g.c * plane];
             for grp in 0..g.opt.groups {
@@ -106,7 +107,9 @@ pub(crate) fn conv2d_input_grad<T: Element>(
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     let threads = threads_for(g.n, g.n * g.o * p * k);
-    Tensor::from_fn_shape(g.x_shape(), |out| {
+    // The padded-row and pointwise paths write each input-gradient element; col2im adds into
+    // zeros.
+    let fill = |out: &mut [T]| {
         for_images(g.n, out, g.c * plane, threads, |i, xi| {
             let gi = &gs[i * g.o * p..(i + 1) * g.o * p];
             for grp in 0..g.opt.groups {
@@ -116,7 +119,12 @@ pub(crate) fn conv2d_input_grad<T: Element>(
                 input_grad_group(gg, wg, xg, g);
             }
         });
-    })
+    };
+    if g.is_pointwise() || g.opt.stride == [1, 1] {
+        Tensor::from_fn_overwrite(g.x_shape(), fill)
+    } else {
+        Tensor::from_fn_shape(g.x_shape(), fill)
+    }
 }
 
 /// One group of one image of the input gradient: `xg = col2im(wgᵀ · gg)`.
