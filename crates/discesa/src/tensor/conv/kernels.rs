@@ -1,6 +1,7 @@
 //! The three convolution kernels: forward, input gradient (transposed convolution) and weight
-//! gradient. Each image is one im2col matrix times the weight, on one thread; images are spread
-//! over the kernel threads.
+//! gradient. Each image is one product with the weight, on one thread; images are spread over
+//! the kernel threads. Stride-1 convolutions take their columns from padded rows (see
+//! `shifted`), strided ones from im2col, 1x1 ones straight from the input.
 
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
