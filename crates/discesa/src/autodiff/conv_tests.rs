@@ -292,56 +292,42 @@ fn small_convnet_second_derivatives_match_finite_differences() {
     check("small convnet", small_convnet, &[w1, w2, lin]);
 }
 
-/// The fused batch-norm backward (values) and the recorded one (`grad_graph`) agree.
-fn batch_norm_paths_agree(dims: &[usize], seed: u64) {
+/// The fused backward of a per-channel op `f(x, a, b)` (values) and its recorded one
+/// (`grad_graph`) agree, for x of shape `dims` and `a`, `b` of one value per channel.
+fn fused_and_recorded_agree(
+    name: &str,
+    dims: &[usize],
+    seed: u64,
+    f: impl for<'t> Fn(Var<'t, f64>, Var<'t, f64>, Var<'t, f64>) -> Var<'t, f64>,
+) {
     let c = dims[1];
     let tape = Tape::new();
     let x = tape.var(normal(dims, seed).mul_scalar(3.0).add_scalar(1.5));
-    let w = tape.var(normal(&[c], seed + 1));
+    let a = tape.var(normal(&[c], seed + 1));
     let b = tape.var(normal(&[c], seed + 2));
     let r = tape.constant(normal(dims, seed + 3));
-    let (y, _) = x.batch_norm_train(w, b, 1e-5).unwrap();
-    let loss = y.try_mul(r).unwrap().powi(2).sum_all();
-    let fused = tape.grad(&[loss], &[x, w, b], None).unwrap();
-    let recorded = tape.grad_graph(&[loss], &[x, w, b], None).unwrap();
-    for (name, (f, g)) in ["x", "weight", "bias"]
-        .iter()
-        .zip(fused.iter().zip(&recorded))
-    {
+    let loss = f(x, a, b).try_mul(r).unwrap().powi(2).sum_all();
+    let fused = tape.grad(&[loss], &[x, a, b], None).unwrap();
+    let recorded = tape.grad_graph(&[loss], &[x, a, b], None).unwrap();
+    for (input, (u, v)) in ["x", "a", "b"].iter().zip(fused.iter().zip(&recorded)) {
         assert!(
-            f.allclose(&g.value(), 1e-9, 1e-9),
-            "{name} gradient of batch norm {dims:?}: {f:?} vs {:?}",
-            g.value()
+            u.allclose(&v.value(), 1e-9, 1e-9),
+            "gradient in {input} of {name} {dims:?}: {u:?} vs {:?}",
+            v.value()
         );
     }
 }
 
-/// The same for the per-channel affine map of evaluation-mode batch norm.
+fn batch_norm_paths_agree(dims: &[usize], seed: u64) {
+    fused_and_recorded_agree("batch_norm_train", dims, seed, |x, w, b| {
+        x.batch_norm_train(w, b, 1e-5).unwrap().0
+    });
+}
+
 fn channel_affine_paths_agree(dims: &[usize], seed: u64) {
-    let c = dims[1];
-    let tape = Tape::new();
-    let x = tape.var(normal(dims, seed));
-    let s = tape.var(normal(&[c], seed + 1));
-    let b = tape.var(normal(&[c], seed + 2));
-    let r = tape.constant(normal(dims, seed + 3));
-    let loss = x
-        .channel_affine(s, b)
-        .unwrap()
-        .try_mul(r)
-        .unwrap()
-        .powi(2)
-        .sum_all();
-    let fused = tape.grad(&[loss], &[x, s, b], None).unwrap();
-    let recorded = tape.grad_graph(&[loss], &[x, s, b], None).unwrap();
-    for (name, (f, g)) in ["x", "scale", "shift"]
-        .iter()
-        .zip(fused.iter().zip(&recorded))
-    {
-        assert!(
-            f.allclose(&g.value(), 1e-9, 1e-9),
-            "{name} gradient of channel_affine {dims:?}"
-        );
-    }
+    fused_and_recorded_agree("channel_affine", dims, seed, |x, s, b| {
+        x.channel_affine(s, b).unwrap()
+    });
 }
 
 #[test]

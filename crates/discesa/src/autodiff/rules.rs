@@ -523,16 +523,13 @@ pub(crate) fn vjp<T: Element, A: Adj<T>>(
         }
         Op::AvgPool2d(geo) => emit(0, g.avg_pool2d_adjoint(geo)),
         Op::AvgPool2dAdjoint(geo) => emit(0, g.avg_pool2d(geo)),
-        Op::ChannelAffine => {
-            let grads = g.channel_affine_grads(&c.xs[0], &c.xs[1]);
-            for (i, gi) in grads.into_iter().enumerate() {
-                if need(i) {
-                    emit(i, gi);
-                }
-            }
-        }
-        Op::BatchNormTrain(saved) => {
-            let grads = g.batch_norm_grads(&c.xs[0], &c.xs[1], saved);
+        // Both take (x, a per-channel factor, a per-channel shift) and give all three gradients
+        // from one fused kernel.
+        Op::ChannelAffine | Op::BatchNormTrain(_) => {
+            let grads = match op {
+                Op::BatchNormTrain(saved) => g.batch_norm_grads(&c.xs[0], &c.xs[1], saved),
+                _ => g.channel_affine_grads(&c.xs[0], &c.xs[1]),
+            };
             for (i, gi) in grads.into_iter().enumerate() {
                 if need(i) {
                     emit(i, gi);
