@@ -42,23 +42,17 @@ pub(crate) fn plane_ranges(
 ) -> Result<(AxisRange, AxisRange), PlotError> {
     let finite = |q: &&[f64; 2]| q[0].is_finite() && q[1].is_finite();
     let pts = || paths.iter().flat_map(|p| p.points.iter()).filter(finite);
-    let x = axis_range(
-        x_range,
-        pts().map(|q| q[0]),
-        margin,
-        "x_range",
-        "path point",
-        bad,
-    )?;
-    let y = axis_range(
-        y_range,
-        pts().map(|q| q[1]),
-        margin,
-        "y_range",
-        "path point",
-        bad,
-    )?;
-    Ok((x, y))
+    let range = |axis: usize, given, name| {
+        axis_range(
+            given,
+            pts().map(|q| q[axis]),
+            margin,
+            name,
+            "path point",
+            bad,
+        )
+    };
+    Ok((range(0, x_range, "x_range")?, range(1, y_range, "y_range")?))
 }
 
 /// Options of [`contour_2d`].

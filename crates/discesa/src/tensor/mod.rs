@@ -33,6 +33,7 @@ pub(crate) use norm::{
     ChannelView,
 };
 pub use shape::{Shape, MAX_DIMS};
+pub(crate) use threads::for_images;
 pub use threads::{num_threads, set_num_threads};
 
 pub(crate) use reduce::axes_mask as reduce_mask;

@@ -113,33 +113,19 @@ fn map_channels<R: Send + Copy + Default>(
 /// over the kernel threads; the per-channel coefficients stay out of the inner loop so it
 /// vectorises.
 fn affine_pairs<T: Element>(v: &ChannelView, a: &[T], b: &[T], coef: &[(T, T, T)]) -> Tensor<T> {
-    let per_image = v.c * v.s;
     let threads = v.threads().min(v.n).max(1);
-    let run = |first: usize, out: &mut [T]| {
-        for (j, img) in out.chunks_mut(per_image).enumerate() {
-            let i = first + j;
-            for (ch, o) in img.chunks_mut(v.s).enumerate() {
-                let (xa, xb) = (v.at(a, i, ch), v.at(b, i, ch));
-                let (al, be, ga) = coef[ch];
-                for ((o, &x), &y) in o.iter_mut().zip(xa).zip(xb) {
-                    *o = al * x + be * y + ga;
-                }
-            }
-        }
-    };
     Tensor::from_fn_overwrite(
         super::Shape::new(&[v.n, v.c, v.s]).expect("three dims"),
         |out| {
-            if threads <= 1 {
-                return run(0, out);
-            }
-            let imgs = v.n.div_ceil(threads);
-            rayon::scope(|s| {
-                for (k, part) in out.chunks_mut(imgs * per_image).enumerate() {
-                    let run = &run;
-                    s.spawn(move |_| run(k * imgs, part));
+            super::for_images(v.n, out, v.c * v.s, threads, |i, img| {
+                for (ch, o) in img.chunks_mut(v.s).enumerate() {
+                    let (xa, xb) = (v.at(a, i, ch), v.at(b, i, ch));
+                    let (al, be, ga) = coef[ch];
+                    for ((o, &x), &y) in o.iter_mut().zip(xa).zip(xb) {
+                        *o = al * x + be * y + ga;
+                    }
                 }
-            });
+            })
         },
     )
 }

@@ -29,3 +29,30 @@ pub fn num_threads() -> usize {
 pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
+
+/// Runs `f(image, out_image)` for every image, over contiguous runs of images per thread.
+pub(crate) fn for_images<T: Send>(
+    n: usize,
+    out: &mut [T],
+    per: usize,
+    threads: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if threads <= 1 || n <= 1 {
+        for (i, o) in out.chunks_mut(per.max(1)).enumerate().take(n) {
+            f(i, o);
+        }
+        return;
+    }
+    let imgs = n.div_ceil(threads);
+    rayon::scope(|s| {
+        for (t, chunk) in out.chunks_mut(imgs * per).enumerate() {
+            let f = &f;
+            s.spawn(move |_| {
+                for (j, o) in chunk.chunks_mut(per).enumerate() {
+                    f(t * imgs + j, o);
+                }
+            });
+        }
+    });
+}

@@ -8,7 +8,7 @@ use super::im2col::{col2im, im2col};
 use super::scratch::{with_scratch, Slot};
 use super::shifted::{add_shifted_cols, compact, crop, expand, pad_into, shifted_cols, Padded};
 use super::ConvGeom;
-use crate::tensor::{num_threads, Element, Tensor};
+use crate::tensor::{for_images, num_threads, Element, Tensor};
 
 /// Multiply-adds below which a whole batch runs on the calling thread.
 const PARALLEL_WORK: usize = 1 << 18;
@@ -20,33 +20,6 @@ fn threads_for(n: usize, work: usize) -> usize {
     } else {
         num_threads().min(n).max(1)
     }
-}
-
-/// Runs `f(image, out_image)` for every image, over contiguous runs of images per thread.
-fn for_images<T: Element>(
-    n: usize,
-    out: &mut [T],
-    per: usize,
-    threads: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) {
-    if threads <= 1 || n <= 1 {
-        for (i, o) in out.chunks_mut(per.max(1)).enumerate().take(n) {
-            f(i, o);
-        }
-        return;
-    }
-    let imgs = n.div_ceil(threads);
-    rayon::scope(|s| {
-        for (t, chunk) in out.chunks_mut(imgs * per).enumerate() {
-            let f = &f;
-            s.spawn(move |_| {
-                for (j, o) in chunk.chunks_mut(per).enumerate() {
-                    f(t * imgs + j, o);
-                }
-            });
-        }
-    });
 }
 
 /// `y = conv(x, w)` without bias.
