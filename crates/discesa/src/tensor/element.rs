@@ -22,6 +22,10 @@ pub trait Element:
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// `s` itself if `Self` is `f32`: the entry to kernels written for `f32` alone.
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// `s` itself if `Self` is `f32`, mutably.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Element for f32 {
@@ -34,6 +38,12 @@ impl Element for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
+    }
 }
 
 impl Element for f64 {
@@ -45,5 +55,11 @@ impl Element for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
 }

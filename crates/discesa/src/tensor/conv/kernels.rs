@@ -3,6 +3,7 @@
 //! the kernel threads. Stride-1 convolutions take their columns from padded rows (see
 //! `shifted`), strided ones from im2col, 1x1 ones straight from the input.
 
+use super::direct::{self, Direct, Weights};
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
 use super::scratch::{with_scratch, Slot};
@@ -53,13 +54,20 @@ fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
         prod(xg, p, yg);
     } else if g.opt.stride == [1, 1] {
         let pd = Padded::of(g);
+        if direct::available() {
+            if let (Some(xf), Some(wf), Some(yf)) =
+                (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
+            {
+                return forward_direct(xf, wf, yf, g, &pd);
+            }
+        }
         with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
             pad_into(xg, g, &pd, xp);
             with_scratch(Slot::Cols, k * pd.len, |col| {
                 shifted_cols(xp, g, &pd, col);
                 with_scratch(Slot::Grid, og * pd.len, |grid| {
                     prod(col, pd.len, grid);
-                    compact(grid, g, &pd, yg);
+                    compact(grid, pd.len, g, &pd, yg);
                 });
             });
         });
@@ -69,6 +77,35 @@ fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
             prod(col, p, yg);
         });
     }
+}
+
+/// The stride-1 forward of one group by the direct kernel on padded rows: no column matrix.
+fn forward_direct(xg: &[f32], wg: &[f32], yg: &mut [f32], g: &ConvGeom, pd: &Padded) {
+    let planes = g.cg() * pd.plane();
+    let span = direct::padded_cols(pd.len);
+    let offsets: Vec<usize> = pd.tap_offsets(g).collect();
+    // The last plane's final vector reads up to LANES − 1 elements past it.
+    with_scratch(Slot::Padded, planes + direct::LANES, |xp: &mut [f32]| {
+        pad_into(xg, g, pd, &mut xp[..planes]);
+        xp[planes..].fill(0.0);
+        with_scratch(Slot::Grid, g.og() * span, |grid: &mut [f32]| {
+            Direct {
+                src: xp,
+                plane: pd.plane(),
+                cin: g.cg(),
+                offsets: &offsets,
+                weights: Weights {
+                    w: wg,
+                    so: g.k(),
+                    si: offsets.len(),
+                },
+                cols: pd.len,
+                cout: g.og(),
+            }
+            .run(grid, span);
+            compact(grid, span, g, pd, yg);
+        });
+    });
 }
 
 /// The input gradient `∂L/∂x` from the output gradient `gy`: col = wᵀ·gy, then col2im.
@@ -112,6 +149,13 @@ fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) 
         prod(gg, p, xg);
     } else if g.opt.stride == [1, 1] {
         let pd = Padded::of(g);
+        if direct::available() {
+            if let (Some(gf), Some(wf), Some(xf)) =
+                (T::as_f32(gg), T::as_f32(wg), T::as_f32_mut(xg))
+            {
+                return input_grad_direct(gf, wf, xf, g, &pd);
+            }
+        }
         with_scratch(Slot::Grid, og * pd.len, |grid| {
             expand(gg, g, &pd, grid);
             with_scratch(Slot::Cols, k * pd.len, |col| {
@@ -129,6 +173,62 @@ fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) 
             col2im(col, g, xg);
         });
     }
+}
+
+/// The stride-1 input gradient of one group by the direct kernel: the padded input
+/// `xp[c, u] = Σ_{o, t} w[o, c, t] · grid[o, u − off_t]` is a correlation of the output gradient
+/// on padded rows (with `max_off` zeros on both sides) with the transposed weights and the
+/// mirrored offsets `max_off − off_t`. Only the rows inside the padding are computed.
+fn input_grad_direct(gg: &[f32], wg: &[f32], xg: &mut [f32], g: &ConvGeom, pd: &Padded) {
+    let (og, cg, p) = (g.og(), g.cg(), g.p());
+    let taps: Vec<usize> = pd.tap_offsets(g).collect();
+    let max_off = taps.iter().copied().max().unwrap_or(0);
+    let offsets: Vec<usize> = taps.iter().map(|&t| max_off - t).collect();
+    let row = pd.len + 2 * max_off;
+    let [ph, pw] = g.opt.padding;
+    let (first, cols) = (ph * pd.wp, g.h * pd.wp);
+    let span = direct::padded_cols(cols);
+    with_scratch(
+        Slot::Grid,
+        og * row + direct::LANES,
+        |grid: &mut [f32]| {
+            for (o, r) in grid[..og * row].chunks_exact_mut(row).enumerate() {
+                r[..max_off].fill(0.0);
+                expand(
+                    &gg[o * p..(o + 1) * p],
+                    g,
+                    pd,
+                    &mut r[max_off..max_off + pd.len],
+                );
+                r[max_off + pd.len..].fill(0.0);
+            }
+            grid[og * row..].fill(0.0);
+            with_scratch(Slot::Padded, cg * span, |xp: &mut [f32]| {
+                Direct {
+                    src: &grid[first..],
+                    plane: row,
+                    cin: og,
+                    offsets: &offsets,
+                    weights: Weights {
+                        w: wg,
+                        so: taps.len(),
+                        si: g.k(),
+                    },
+                    cols,
+                    cout: cg,
+                }
+                .run(xp, span);
+                for (src, dst) in xp.chunks_exact(span).zip(xg.chunks_exact_mut(g.h * g.w)) {
+                    for (sr, dr) in src[..cols]
+                        .chunks_exact(pd.wp)
+                        .zip(dst.chunks_exact_mut(g.w))
+                    {
+                        dr.copy_from_slice(&sr[pw..pw + g.w]);
+                    }
+                }
+            });
+        },
+    );
 }
 
 /// Adds the weight gradient of images `range` into `acc` `[O, cg·kh·kw]`.

@@ -3,6 +3,7 @@
 //! (input and weight gradients) as kernels of their own, and max / average pooling with their
 //! adjoints. The autodiff tape records these as ops (see `autodiff::conv`).
 
+mod direct;
 mod gemm_serial;
 mod geometry;
 mod im2col;

@@ -105,10 +105,16 @@ pub(super) fn crop<T: Element>(xp: &[T], g: &ConvGeom, pd: &Padded, dst: &mut [T
     }
 }
 
-/// Output rows on the padded grid `[og, len]` into `y` `[og, oh, ow]`, dropping the columns
-/// past `ow`.
-pub(super) fn compact<T: Element>(grid: &[T], g: &ConvGeom, pd: &Padded, y: &mut [T]) {
-    for (gr, yr) in grid.chunks_exact(pd.len).zip(y.chunks_exact_mut(g.p())) {
+/// Output rows on the padded grid `[og, len]` (rows `stride` ≥ `len` apart) into `y`
+/// `[og, oh, ow]`, dropping the columns past `ow`.
+pub(super) fn compact<T: Element>(
+    grid: &[T],
+    stride: usize,
+    g: &ConvGeom,
+    pd: &Padded,
+    y: &mut [T],
+) {
+    for (gr, yr) in grid.chunks(stride).zip(y.chunks_exact_mut(g.p())) {
         for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
             d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
         }

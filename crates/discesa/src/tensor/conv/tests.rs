@@ -79,6 +79,25 @@ fn check_conv(x: [usize; 4], w: [usize; 4], o: Conv2dOptions, seed: u64) {
         (lhs - dot(&wt, &gw)).abs() < 1e-9 * scale,
         "weight grad {x:?} {w:?} {o:?}"
     );
+    // The f32 kernels (the direct kernel where the CPU has it) agree with the f64 ones.
+    let (x32, w32, gy32) = (xt.cast::<f32>(), wt.cast::<f32>(), gy.cast::<f32>());
+    let close = |a: Tensor<f32>, b: &Tensor<f64>, what: &str| {
+        assert!(
+            a.cast::<f64>().allclose(b, 1e-4, 1e-4),
+            "f32 {what} {x:?} {w:?} {o:?}"
+        );
+    };
+    close(x32.conv2d(&w32, None, &o).unwrap(), &y, "forward");
+    close(
+        gy32.conv2d_input_grad(&w32, xt.shape(), &o).unwrap(),
+        &gx,
+        "input grad",
+    );
+    close(
+        x32.conv2d_weight_grad(&gy32, wt.shape(), &o).unwrap(),
+        &gw,
+        "weight grad",
+    );
 }
 
 #[test]
@@ -92,6 +111,11 @@ fn conv_matches_the_definition_across_options() {
     check_conv([2, 6, 5, 5], [4, 6, 1, 1], opts(2, 0, 1, 1), 7);
     check_conv([2, 4, 5, 5], [4, 2, 1, 1], opts(1, 0, 1, 2), 8);
     check_conv([1, 2, 3, 3], [2, 2, 5, 5], opts(3, 2, 1, 1), 9);
+    // Planes wider than one register block of the direct kernel, channels not a multiple of
+    // its four-row blocks.
+    check_conv([2, 7, 14, 14], [9, 7, 3, 3], opts(1, 1, 1, 1), 10);
+    check_conv([1, 4, 30, 30], [6, 2, 3, 3], opts(1, 1, 2, 2), 11);
+    check_conv([1, 3, 9, 40], [5, 3, 2, 5], opts(1, 2, 1, 1), 12);
 }
 
 #[test]

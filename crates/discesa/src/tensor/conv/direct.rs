@@ -1,0 +1,374 @@
+//! A direct convolution kernel for f32 on padded rows, AVX-512 or AVX2 + FMA picked at run time.
+//!
+//! On padded rows (see `shifted`), every tap of a stride-1 convolution reads one contiguous run
+//! of each input plane, shifted by the tap's offset. This kernel keeps a block of outputs
+//! (`OB` output rows × `PV` vectors of columns) in registers and accumulates over every
+//! (input row, tap) pair while loading the shifted runs in place and broadcasting the weights.
+//! The gemm route first copied each run into a column matrix and then packed it again: those
+//! copies took as long as the products.
+//!
+//! The operation is `out[o, p] = Σ_{i, t} w(o, i, t) · src[i·plane + off[t] + p]` for every
+//! `p < cols`, with the weights addressed by strides so that the same kernel serves the forward
+//! convolution and its input gradient (whose weights are the transposed ones).
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Columns are computed in whole vectors of this many floats (the widest ISA's width): callers
+/// give rows of `out` and `src` this much room past `cols`.
+pub(super) const LANES: usize = 16;
+
+/// `cols` rounded up to whole vectors: the row stride callers give `out`.
+pub(super) fn padded_cols(cols: usize) -> usize {
+    cols.div_ceil(LANES) * LANES
+}
+
+/// Weights addressed as `w[o·so + i·si + t]` for output row `o`, input row `i`, tap `t`.
+#[derive(Clone, Copy)]
+pub(super) struct Weights<'a> {
+    pub w: &'a [f32],
+    pub so: usize,
+    pub si: usize,
+}
+
+/// One call's operands: `cout` output rows of `cols` columns (row stride `ostride`) from `cin`
+/// input planes `plane` apart in `src`, one shift per tap in `offsets`.
+pub(super) struct Direct<'a> {
+    pub src: &'a [f32],
+    pub plane: usize,
+    pub cin: usize,
+    pub offsets: &'a [usize],
+    pub weights: Weights<'a>,
+    pub cols: usize,
+    pub cout: usize,
+}
+
+/// Whether this CPU runs the kernel (otherwise callers take the gemm route).
+pub(super) fn available() -> bool {
+    isa().is_some()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Isa {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+fn isa() -> Option<Isa> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static ISA: OnceLock<Option<Isa>> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            if std::env::var_os("DISCESA_NO_DIRECT_CONV").is_some() {
+                None
+            } else if is_x86_feature_detected!("avx512f") {
+                Some(Isa::Avx512)
+            } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                Some(Isa::Avx2)
+            } else {
+                None
+            }
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
+
+impl Direct<'_> {
+    /// Writes `out[o·ostride + p]` for `o < cout`, `p < padded_cols(cols)`; the columns past
+    /// `cols` hold values of no meaning.
+    ///
+    /// Panics if `src` or `out` are too short for the reads and writes this implies.
+    pub(super) fn run(&self, out: &mut [f32], ostride: usize) {
+        self.check(out, ostride);
+        if self.cout > 0 && self.cols > 0 {
+            let isa = isa().expect("callers check `available()` first");
+            // SAFETY: checked above; `isa()` only names instruction sets this CPU has.
+            unsafe { self.run_on(isa, out, ostride) };
+        }
+    }
+
+    /// The bounds `run` relies on.
+    fn check(&self, out: &[f32], ostride: usize) {
+        let span = padded_cols(self.cols);
+        if self.cout == 0 || self.cols == 0 {
+            return;
+        }
+        assert!(ostride >= span && out.len() >= (self.cout - 1) * ostride + span);
+        let max_off = self.offsets.iter().copied().max().unwrap_or(0);
+        assert!(self.cin > 0 && self.src.len() >= (self.cin - 1) * self.plane + max_off + span);
+        let Weights { w, so, si } = self.weights;
+        let last_tap = self.offsets.len().saturating_sub(1);
+        assert!(w.len() > (self.cout - 1) * so + (self.cin - 1) * si + last_tap);
+    }
+
+    /// [`Direct::run`] on one instruction set.
+    ///
+    /// # Safety
+    /// [`Direct::check`] passed for these operands and `out`, `cout` and `cols` are not zero,
+    /// and this CPU has `isa`.
+    unsafe fn run_on(&self, isa: Isa, out: &mut [f32], ostride: usize) {
+        // SAFETY: `check` bounds every read of `src` and `w` and every write of `out` that the
+        // block loops make; the CPU has the features of `isa`.
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => run_avx512(self, out.as_mut_ptr(), ostride),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => run_avx2(self, out.as_mut_ptr(), ostride),
+            }
+        }
+    }
+}
+
+/// One SIMD register type and the four operations the kernel uses.
+trait Lane {
+    const WIDTH: usize;
+    type V: Copy;
+    unsafe fn zero() -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    unsafe fn splat(p: *const f32) -> Self::V;
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Lane for Avx512 {
+    const WIDTH: usize = 16;
+    type V = __m512;
+    #[inline(always)]
+    unsafe fn zero() -> __m512 {
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> __m512 {
+        unsafe { _mm512_set1_ps(*p) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Lane for Avx2 {
+    const WIDTH: usize = 8;
+    type V = __m256;
+    #[inline(always)]
+    unsafe fn zero() -> __m256 {
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> __m256 {
+        unsafe { _mm256_broadcast_ss(&*p) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_avx512(d: &Direct<'_>, out: *mut f32, ostride: usize) {
+    // 4 × 6 accumulators, 6 loaded vectors and a broadcast: 31 of the 32 registers.
+    unsafe { run_blocks::<Avx512, 4, 6>(d, out, ostride) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2(d: &Direct<'_>, out: *mut f32, ostride: usize) {
+    // 4 × 3 accumulators, 3 loaded vectors and a broadcast: all 16 registers.
+    unsafe { run_blocks::<Avx2, 4, 3>(d, out, ostride) }
+}
+
+/// Column tiles of `PV` vectors outside (their input runs stay in L1 across the output rows),
+/// blocks of `OB` output rows inside; narrower blocks at the right and bottom edges.
+#[inline(always)]
+unsafe fn run_blocks<L: Lane, const OB: usize, const PV: usize>(
+    d: &Direct<'_>,
+    out: *mut f32,
+    ostride: usize,
+) {
+    let vectors = padded_cols(d.cols) / L::WIDTH;
+    let mut v0 = 0;
+    while v0 < vectors {
+        let pv = PV.min(vectors - v0);
+        let p0 = v0 * L::WIDTH;
+        let mut o = 0;
+        while o < d.cout {
+            let ob = if d.cout - o >= OB { OB } else { 1 };
+            // SAFETY: forwarded; (o, p0) is inside the bounds `run` checked.
+            unsafe {
+                let at = Block {
+                    src: d.src.as_ptr().add(p0),
+                    w: d.weights.w.as_ptr().add(o * d.weights.so),
+                    out: out.add(o * ostride + p0),
+                    ostride,
+                };
+                macro_rules! dispatch {
+                    ($ob:expr, $($pv:literal),*) => {
+                        match pv {
+                            $($pv if $pv <= PV => at.compute::<L, $ob, $pv>(d),)*
+                            _ => unreachable!("at most PV vectors"),
+                        }
+                    };
+                }
+                if ob == OB {
+                    dispatch!(OB, 1, 2, 3, 4, 5, 6);
+                } else {
+                    dispatch!(1, 1, 2, 3, 4, 5, 6);
+                }
+            }
+            o += ob;
+        }
+        v0 += pv;
+    }
+}
+
+/// Where one register block reads and writes.
+struct Block {
+    src: *const f32,
+    w: *const f32,
+    out: *mut f32,
+    ostride: usize,
+}
+
+impl Block {
+    /// `OB` output rows × `PV` vectors, accumulated over every input row and tap.
+    #[inline(always)]
+    unsafe fn compute<L: Lane, const OB: usize, const PV: usize>(&self, d: &Direct<'_>) {
+        let Weights { so, si, .. } = d.weights;
+        // SAFETY (whole body): the pointers stay inside the bounds `Direct::run` checked.
+        unsafe {
+            let mut acc = [[L::zero(); PV]; OB];
+            for i in 0..d.cin {
+                let s = self.src.add(i * d.plane);
+                let wi = self.w.add(i * si);
+                for (t, &off) in d.offsets.iter().enumerate() {
+                    let mut x = [L::zero(); PV];
+                    for (v, xv) in x.iter_mut().enumerate() {
+                        *xv = L::load(s.add(off + v * L::WIDTH));
+                    }
+                    for (o, row) in acc.iter_mut().enumerate() {
+                        let wv = L::splat(wi.add(o * so + t));
+                        for (a, &xv) in row.iter_mut().zip(&x) {
+                            *a = L::fma(wv, xv, *a);
+                        }
+                    }
+                }
+            }
+            for (o, row) in acc.iter().enumerate() {
+                for (v, &a) in row.iter().enumerate() {
+                    L::store(self.out.add(o * self.ostride + v * L::WIDTH), a);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel against the sum it defines, on sizes that leave partial tiles and blocks.
+    #[test]
+    fn direct_kernel_equals_its_definition() {
+        let isas = cpu_isas();
+        if isas.is_empty() {
+            eprintln!("skipped: this CPU has neither AVX-512 nor AVX2 with FMA");
+        }
+        for (cin, cout, plane, cols, offsets) in [
+            (3, 5, 40, 21, vec![0, 1, 2, 7, 8, 9]),
+            (16, 8, 900, 838, vec![0, 1, 2, 30, 31, 32, 60, 61, 62]),
+            (2, 13, 81, 63, vec![0, 10, 20]),
+            (1, 1, 20, 1, vec![3]),
+        ] {
+            let taps = offsets.len();
+            let span = padded_cols(cols);
+            let max_off = *offsets.iter().max().unwrap();
+            let src: Vec<f32> = (0..(cin - 1) * plane + max_off + span)
+                .map(|j| ((j * 7919) % 23) as f32 / 23.0 - 0.5)
+                .collect();
+            let w: Vec<f32> = (0..cout * cin * taps)
+                .map(|j| ((j * 104729) % 17) as f32 / 17.0 - 0.5)
+                .collect();
+            let ostride = span + 3;
+            for &isa in &isas {
+                let mut out = vec![f32::NAN; (cout - 1) * ostride + span];
+                let d = Direct {
+                    src: &src,
+                    plane,
+                    cin,
+                    offsets: &offsets,
+                    weights: Weights {
+                        w: &w,
+                        so: cin * taps,
+                        si: taps,
+                    },
+                    cols,
+                    cout,
+                };
+                d.check(&out, ostride);
+                // SAFETY: checked; `cpu_isas` lists what this CPU has.
+                unsafe { d.run_on(isa, &mut out, ostride) };
+                for o in 0..cout {
+                    for p in 0..cols {
+                        let mut want = 0.0f64;
+                        for i in 0..cin {
+                            for (t, &off) in offsets.iter().enumerate() {
+                                want += f64::from(w[(o * cin + i) * taps + t])
+                                    * f64::from(src[i * plane + off + p]);
+                            }
+                        }
+                        let got = f64::from(out[o * ostride + p]);
+                        assert!(
+                            (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                            "{isa:?}: cin {cin} cout {cout} at ({o}, {p}): {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every instruction set of the kernel this CPU has.
+    fn cpu_isas() -> Vec<Isa> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                v.push(Isa::Avx2);
+            }
+        }
+        v
+    }
+}
