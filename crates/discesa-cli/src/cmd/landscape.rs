@@ -72,7 +72,7 @@ pub struct LandscapeArgs {
     /// Number of SLQ runs averaged.
     #[arg(long, default_value_t = 1)]
     slq_runs: usize,
-    /// Logarithmic loss scale in the contours, heatmap and 1-D curve.
+    /// Logarithmic loss scale in the contours, heatmap and 1-D curve; the 3-D surface shows log10 of the loss.
     #[arg(long)]
     log_scale: bool,
     /// Contour levels.

@@ -149,20 +149,28 @@ pub fn draw_all(out: &Outputs<'_>) -> Result<Vec<String>> {
         )?;
         files.push(name);
         let name = format!("surface_3d.{ext}");
+        // On a log scale the surface's height is log10 of the loss, so that a few huge corner
+        // values do not flatten the basin into the floor.
+        let log_f = |x: f64, y: f64| f(x, y).log10();
+        let (height, z_label, color_spacing): (&dyn Fn(f64, f64) -> f64, _, _) = if cfg.log_scale {
+            (&log_f, "log10 loss", LevelSpacing::Linear)
+        } else {
+            (&f, "loss", spacing)
+        };
         surface_3d(
             dir.join(&name),
-            &f,
+            height,
             &[],
             &Surface3dOptions {
                 size,
                 title: "Loss surface".into(),
                 x_label: xl.clone(),
                 y_label: yl.clone(),
-                z_label: "loss".into(),
+                z_label: z_label.into(),
                 x_range,
                 y_range,
                 grid: (xs.len().max(ys.len()) * 2).clamp(24, 120),
-                color_spacing: spacing,
+                color_spacing,
                 ..Surface3dOptions::default()
             },
         )?;

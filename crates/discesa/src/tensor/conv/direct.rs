@@ -11,8 +11,9 @@
 //! `p < cols`, with the weights addressed by strides so that the same kernel serves the forward
 //! convolution and its input gradient (whose weights are the transposed ones).
 
+use super::lanes::{isa, Isa, Lane};
 #[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::*;
+use super::lanes::{Avx2, Avx512};
 
 /// Columns are computed in whole vectors of this many floats (the widest ISA's width): callers
 /// give rows of `out` and `src` this much room past `cols`.
@@ -41,40 +42,6 @@ pub(super) struct Direct<'a> {
     pub weights: Weights<'a>,
     pub cols: usize,
     pub cout: usize,
-}
-
-/// Whether this CPU runs the kernel (otherwise callers take the gemm route).
-pub(super) fn available() -> bool {
-    isa().is_some()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Isa {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-}
-
-fn isa() -> Option<Isa> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::OnceLock;
-        static ISA: OnceLock<Option<Isa>> = OnceLock::new();
-        *ISA.get_or_init(|| {
-            if std::env::var_os("DISCESA_NO_DIRECT_CONV").is_some() {
-                None
-            } else if is_x86_feature_detected!("avx512f") {
-                Some(Isa::Avx512)
-            } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                Some(Isa::Avx2)
-            } else {
-                None
-            }
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    None
 }
 
 impl Direct<'_> {
@@ -124,77 +91,8 @@ impl Direct<'_> {
     }
 }
 
-/// One SIMD register type and the four operations the kernel uses.
-trait Lane {
-    const WIDTH: usize;
-    type V: Copy;
-    unsafe fn zero() -> Self::V;
-    unsafe fn load(p: *const f32) -> Self::V;
-    unsafe fn splat(p: *const f32) -> Self::V;
-    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    unsafe fn store(p: *mut f32, v: Self::V);
-}
-
 #[cfg(target_arch = "x86_64")]
-struct Avx512;
-
-#[cfg(target_arch = "x86_64")]
-impl Lane for Avx512 {
-    const WIDTH: usize = 16;
-    type V = __m512;
-    #[inline(always)]
-    unsafe fn zero() -> __m512 {
-        unsafe { _mm512_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        unsafe { _mm512_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn splat(p: *const f32) -> __m512 {
-        unsafe { _mm512_set1_ps(*p) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        unsafe { _mm512_storeu_ps(p, v) }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx2;
-
-#[cfg(target_arch = "x86_64")]
-impl Lane for Avx2 {
-    const WIDTH: usize = 8;
-    type V = __m256;
-    #[inline(always)]
-    unsafe fn zero() -> __m256 {
-        unsafe { _mm256_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn splat(p: *const f32) -> __m256 {
-        unsafe { _mm256_broadcast_ss(&*p) }
-    }
-    #[inline(always)]
-    unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn run_avx512(d: &Direct<'_>, out: *mut f32, ostride: usize) {
     // 4 × 6 accumulators, 6 loaded vectors and a broadcast: 31 of the 32 registers.
     unsafe { run_blocks::<Avx512, 4, 6>(d, out, ostride) }
@@ -299,7 +197,7 @@ mod tests {
     /// The kernel against the sum it defines, on sizes that leave partial tiles and blocks.
     #[test]
     fn direct_kernel_equals_its_definition() {
-        let isas = cpu_isas();
+        let isas = super::super::lanes::cpu_isas();
         if isas.is_empty() {
             eprintln!("skipped: this CPU has neither AVX-512 nor AVX2 with FMA");
         }
@@ -355,20 +253,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Every instruction set of the kernel this CPU has.
-    fn cpu_isas() -> Vec<Isa> {
-        let mut v = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") {
-                v.push(Isa::Avx512);
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                v.push(Isa::Avx2);
-            }
-        }
-        v
     }
 }

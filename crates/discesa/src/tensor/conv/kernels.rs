@@ -6,8 +6,10 @@
 use super::direct::{self, Direct, Weights};
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
+use super::lanes;
 use super::scratch::{with_scratch, Slot};
 use super::shifted::{add_shifted_cols, compact, crop, expand, pad_into, shifted_cols, Padded};
+use super::wgrad::Correlate;
 use super::ConvGeom;
 use crate::tensor::{for_images, num_threads, Element, Tensor};
 
@@ -54,7 +56,7 @@ fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
         prod(xg, p, yg);
     } else if g.opt.stride == [1, 1] {
         let pd = Padded::of(g);
-        if direct::available() {
+        if lanes::available() {
             if let (Some(xf), Some(wf), Some(yf)) =
                 (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
             {
@@ -149,7 +151,7 @@ fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) 
         prod(gg, p, xg);
     } else if g.opt.stride == [1, 1] {
         let pd = Padded::of(g);
-        if direct::available() {
+        if lanes::available() {
             if let (Some(gf), Some(wf), Some(xf)) =
                 (T::as_f32(gg), T::as_f32(wg), T::as_f32_mut(xg))
             {
@@ -239,6 +241,11 @@ fn weight_grad_images<T: Element>(
     range: std::ops::Range<usize>,
     acc: &mut [T],
 ) {
+    if g.opt.stride == [1, 1] && !g.is_pointwise() && lanes::available() {
+        if let (Some(xf), Some(gf), Some(af)) = (T::as_f32(xs), T::as_f32(gs), T::as_f32_mut(acc)) {
+            return weight_grad_direct(xf, gf, g, range, af);
+        }
+    }
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     for i in range {
@@ -249,6 +256,67 @@ fn weight_grad_images<T: Element>(
             let gg = &gi[grp * og * p..(grp + 1) * og * p];
             let ag = &mut acc[grp * og * k..(grp + 1) * og * k];
             weight_grad_group(xg, gg, ag, g);
+        }
+    }
+}
+
+/// Floats of input planes and output-gradient rows the direct weight gradient lays end to end
+/// at once (1 MiB, so that they stay in L2 across its blocks).
+const WGRAD_FLOATS: usize = 1 << 18;
+
+/// Adds the stride-1 weight gradient of images `range` into `acc` by the direct kernel: the
+/// padded planes of several images end to end in one row per channel, their output-gradient rows
+/// (zero in the unused columns) likewise, and one long dot product per (o, c, tap).
+fn weight_grad_direct(
+    xs: &[f32],
+    gs: &[f32],
+    g: &ConvGeom,
+    range: std::ops::Range<usize>,
+    acc: &mut [f32],
+) {
+    let pd = Padded::of(g);
+    let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
+    let (plane, hw) = (pd.plane(), g.h * g.w);
+    let taps: Vec<usize> = pd.tap_offsets(g).collect();
+    let max_off = taps.iter().copied().max().unwrap_or(0);
+    let per = (WGRAD_FLOATS / ((cg + og) * plane)).max(1);
+    for first in (range.start..range.end).step_by(per) {
+        let nb = per.min(range.end - first);
+        let len = direct::padded_cols(nb * plane);
+        let stride = len + max_off;
+        let starts: Vec<usize> = (0..cg)
+            .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
+            .collect();
+        for grp in 0..g.opt.groups {
+            with_scratch(Slot::Padded, cg * stride, |xb: &mut [f32]| {
+                for (c, row) in xb.chunks_exact_mut(stride).enumerate() {
+                    for b in 0..nb {
+                        let src = &xs[((first + b) * g.c + grp * cg + c) * hw..][..hw];
+                        pad_into(src, g, &pd, &mut row[b * plane..(b + 1) * plane]);
+                    }
+                    row[nb * plane..].fill(0.0);
+                }
+                with_scratch(Slot::Grid, og * len, |ga: &mut [f32]| {
+                    for (o, row) in ga.chunks_exact_mut(len).enumerate() {
+                        for b in 0..nb {
+                            let src = &gs[((first + b) * g.o + grp * og + o) * p..][..p];
+                            let dst = &mut row[b * plane..(b + 1) * plane];
+                            expand(src, g, &pd, &mut dst[..pd.len]);
+                            dst[pd.len..].fill(0.0);
+                        }
+                        row[nb * plane..].fill(0.0);
+                    }
+                    Correlate {
+                        a: ga,
+                        astride: len,
+                        rows: og,
+                        b: xb,
+                        starts: &starts,
+                        len,
+                    }
+                    .add_to(&mut acc[grp * og * k..(grp + 1) * og * k], k);
+                });
+            });
         }
     }
 }

@@ -8,9 +8,11 @@ mod gemm_serial;
 mod geometry;
 mod im2col;
 mod kernels;
+mod lanes;
 mod pool;
 mod scratch;
 mod shifted;
+mod wgrad;
 
 pub use geometry::{Conv2dOptions, Pool2dOptions};
 pub(crate) use geometry::{ConvGeom, PoolGeom};
