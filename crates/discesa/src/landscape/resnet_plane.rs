@@ -9,7 +9,7 @@ use super::error::{invalid, Result};
 use super::model::{score, PointValue, Samples, Sums};
 use super::plane::Plane;
 use crate::nn::{ParamEntry, ResNetConfig, BN_EPS};
-use crate::tensor::{gemm_into, Conv2dOptions, Tensor};
+use crate::tensor::{gemm_into, Conv2dOptions, Epilogue, Tensor};
 use std::collections::HashMap;
 
 /// Samples per forward pass.
@@ -23,31 +23,18 @@ struct FoldedConv {
 }
 
 impl FoldedConv {
-    /// `relu?(conv(x) + bias (+ skip))`, the epilogue in one pass over the output.
+    /// `relu?(conv(x) + bias (+ skip))`, the epilogue applied to each image in cache.
     fn apply(&self, x: &Tensor<f32>, skip: Option<&Tensor<f32>>, relu: bool) -> Tensor<f32> {
-        let mut y = x
-            .conv2d(&self.weight, None, &self.opts)
-            .expect("shapes checked when the plane was built");
-        let plane: usize = y.dims()[2..].iter().product();
-        let o = self.bias.len();
-        let out = y.make_mut();
-        let skip = skip.map(Tensor::as_slice);
-        for (i, chunk) in out.chunks_exact_mut(plane).enumerate() {
-            let c = self.bias[i % o];
-            match skip {
-                Some(s) => {
-                    let s = &s[i * plane..(i + 1) * plane];
-                    for (v, &r) in chunk.iter_mut().zip(s) {
-                        *v += c + r;
-                    }
-                }
-                None => chunk.iter_mut().for_each(|v| *v += c),
-            }
-            if relu {
-                chunk.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-        }
-        y
+        x.conv2d_then(
+            &self.weight,
+            &self.opts,
+            &Epilogue {
+                bias: &self.bias,
+                skip: skip.map(Tensor::as_slice),
+                relu,
+            },
+        )
+        .expect("shapes checked when the plane was built")
     }
 }
 

@@ -17,7 +17,7 @@ mod shape;
 mod threads;
 
 pub use conv::{Conv2dOptions, Pool2dOptions};
-pub(crate) use conv::{ConvGeom, PoolGeom};
+pub(crate) use conv::{ConvGeom, Epilogue, PoolGeom};
 /// The raw kernels behind the convolution ops (for the autodiff rules).
 pub(crate) mod conv_kernels {
     pub(crate) use super::conv::{

@@ -27,6 +27,51 @@ fn threads_for(n: usize, work: usize) -> usize {
 
 /// `y = conv(x, w)` without bias.
 pub(crate) fn conv2d_forward<T: Element>(x: &Tensor<T>, wt: &Tensor<T>, g: &ConvGeom) -> Tensor<T> {
+    conv2d_forward_then(x, wt, g, None)
+}
+
+/// What a forward convolution does to each image's output while it is still in cache:
+/// `y ← relu?(y + bias[o] (+ skip))`. Evaluation-only networks use it to save a pass.
+pub(crate) struct Epilogue<'a, T> {
+    /// One value per output channel.
+    pub bias: &'a [T],
+    /// A tensor of the output's shape added before the ReLU (a residual shortcut).
+    pub skip: Option<&'a [T]>,
+    pub relu: bool,
+}
+
+impl<T: Element> Epilogue<'_, T> {
+    /// Applies to image `i`'s output `y` `[O, OH, OW]`.
+    fn apply(&self, i: usize, y: &mut [T], g: &ConvGeom) {
+        let p = g.p();
+        let skip = self.skip.map(|s| &s[i * g.o * p..(i + 1) * g.o * p]);
+        for (o, row) in y.chunks_exact_mut(p).enumerate() {
+            let b = self.bias[o];
+            match skip {
+                Some(s) => {
+                    for (v, &r) in row.iter_mut().zip(&s[o * p..(o + 1) * p]) {
+                        *v += b + r;
+                    }
+                }
+                None => row.iter_mut().for_each(|v| *v += b),
+            }
+            if self.relu {
+                row.iter_mut().for_each(|v| *v = v.max(T::zero()));
+            }
+        }
+    }
+}
+
+/// [`conv2d_forward`] followed by an optional [`Epilogue`] on each image.
+pub(crate) fn conv2d_forward_then<T: Element>(
+    x: &Tensor<T>,
+    wt: &Tensor<T>,
+    g: &ConvGeom,
+    then: Option<&Epilogue<'_, T>>,
+) -> Tensor<T> {
+    if let Some(e) = then {
+        assert!(e.bias.len() == g.o && e.skip.is_none_or(|s| s.len() == g.n * g.o * g.p()));
+    }
     let (xs, ws) = (x.as_slice(), wt.as_slice());
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
@@ -40,6 +85,9 @@ pub(crate) fn conv2d_forward<T: Element>(x: &Tensor<T>, wt: &Tensor<T>, g: &Conv
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let yg = &mut y[grp * og * p..(grp + 1) * og * p];
                 forward_group(xg, wg, yg, g);
+            }
+            if let Some(e) = then {
+                e.apply(i, y, g);
             }
         });
     })

@@ -16,7 +16,8 @@ mod wgrad;
 
 pub use geometry::{Conv2dOptions, Pool2dOptions};
 pub(crate) use geometry::{ConvGeom, PoolGeom};
-pub(crate) use kernels::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad};
+use kernels::conv2d_forward_then;
+pub(crate) use kernels::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad, Epilogue};
 pub(crate) use pool::{avg_pool2d_adjoint, avg_pool2d_forward, max_pool2d_forward};
 
 use super::{Element, Shape, Tensor};
@@ -58,6 +59,26 @@ impl<T: Element> Tensor<T> {
                 y.add(&b.reshape([1, g.o, 1, 1])?)
             }
         }
+    }
+
+    /// [`conv2d`](Self::conv2d) without bias, then `then` applied to each image's output
+    /// while it is in cache (for evaluation-only networks: bias, shortcut and ReLU in the same
+    /// pass).
+    pub(crate) fn conv2d_then(
+        &self,
+        weight: &Tensor<T>,
+        o: &Conv2dOptions,
+        then: &Epilogue<'_, T>,
+    ) -> Result<Tensor<T>> {
+        let g = ConvGeom::new("conv2d", self.shape(), weight.shape(), o)?;
+        let skip_fits = then.skip.is_none_or(|s| s.len() == g.n * g.o * g.p());
+        if then.bias.len() != g.o || !skip_fits {
+            return Err(shape_err(
+                "conv2d",
+                "bias or shortcut does not fit the output".to_string(),
+            ));
+        }
+        Ok(conv2d_forward_then(self, weight, &g, Some(then)))
     }
 
     /// The adjoint of [`conv2d`](Self::conv2d) in its input (a transposed convolution): maps an
