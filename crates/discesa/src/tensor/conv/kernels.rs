@@ -1,7 +1,8 @@
 //! The three convolution kernels: forward, input gradient (transposed convolution) and weight
-//! gradient. Each image is one product with the weight, on one thread; images are spread over
-//! the kernel threads. Stride-1 convolutions take their columns from padded rows (see
-//! `shifted`), strided ones from im2col, 1x1 ones straight from the input.
+//! gradient. Images are spread over the kernel threads. Stride-1 convolutions work on padded rows
+//! (see `shifted`): in `f32` on a CPU with AVX-512 or AVX2 + FMA by the direct kernels (`direct`,
+//! `wgrad`), otherwise by one product with the weight per image over columns copied from the
+//! padded rows. Strided ones take their columns from im2col, 1x1 ones straight from the input.
 
 use super::direct::{self, Direct, Weights};
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
