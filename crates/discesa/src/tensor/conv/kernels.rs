@@ -42,6 +42,11 @@ pub(crate) struct Epilogue<'a, T> {
 }
 
 impl<T: Element> Epilogue<'_, T> {
+    /// Whether the bias and the shortcut fit the output of `g`.
+    pub(crate) fn fits(&self, g: &ConvGeom) -> bool {
+        self.bias.len() == g.o && self.skip.is_none_or(|s| s.len() == g.n * g.o * g.p())
+    }
+
     /// Applies to image `i`'s output `y` `[O, OH, OW]`.
     fn apply(&self, i: usize, y: &mut [T], g: &ConvGeom) {
         let p = g.p();
@@ -70,9 +75,7 @@ pub(crate) fn conv2d_forward_then<T: Element>(
     g: &ConvGeom,
     then: Option<&Epilogue<'_, T>>,
 ) -> Tensor<T> {
-    if let Some(e) = then {
-        assert!(e.bias.len() == g.o && e.skip.is_none_or(|s| s.len() == g.n * g.o * g.p()));
-    }
+    assert!(then.is_none_or(|e| e.fits(g)), "epilogue does not fit");
     let (xs, ws) = (x.as_slice(), wt.as_slice());
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;

@@ -72,8 +72,7 @@ impl<T: Element> Tensor<T> {
         then: &Epilogue<'_, T>,
     ) -> Result<Tensor<T>> {
         let g = ConvGeom::new("conv2d", self.shape(), weight.shape(), o)?;
-        let skip_fits = then.skip.is_none_or(|s| s.len() == g.n * g.o * g.p());
-        if then.bias.len() != g.o || !skip_fits {
+        if !then.fits(&g) {
             return Err(shape_err(
                 "conv2d",
                 "bias or shortcut does not fit the output".to_string(),
