@@ -270,30 +270,30 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-/// Elements above which a new buffer is zeroed by all kernel threads: a fresh activation of a
+/// Elements above which a recycled buffer is zeroed by all kernel threads: an activation of a
 /// convolutional network is megabytes, and one thread zeroing it kept the others waiting.
 const PAR_ZERO: usize = 1 << 16;
 
-/// A zero-filled shared buffer.
+/// A zero-filled shared buffer: a recycled one cleared (its pages are already mapped), or a
+/// fresh one from the allocator, whose untouched pages the kernel maps as zeros.
 pub(crate) fn zeroed<T: Element>(n: usize) -> Arc<[T]> {
-    let threads = num_threads();
-    if n < PAR_ZERO || threads < 2 {
+    let Some(mut buf) = recycle::pool::<T>().take(n) else {
         let b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_zeroed_slice(n);
         // SAFETY: all-zero bits are a valid f32/f64 (0.0); `Element` is only implemented for those.
         return unsafe { b.assume_init() };
+    };
+    let all = Arc::get_mut(&mut buf).expect("recycled buffers are unshared");
+    let threads = num_threads();
+    if n < PAR_ZERO || threads < 2 {
+        all.fill(T::zero());
+    } else {
+        rayon::scope(|s| {
+            for part in all.chunks_mut(n.div_ceil(threads)) {
+                s.spawn(move |_| part.fill(T::zero()));
+            }
+        });
     }
-    let mut b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_uninit_slice(n);
-    let all = Arc::get_mut(&mut b).expect("fresh buffer is unique");
-    rayon::scope(|s| {
-        for part in all.chunks_mut(n.div_ceil(threads)) {
-            s.spawn(move |_| {
-                // SAFETY: `part` is a valid, exclusively borrowed run of `part.len()` elements.
-                unsafe { std::ptr::write_bytes(part.as_mut_ptr(), 0, part.len()) }
-            });
-        }
-    });
-    // SAFETY: every element was zeroed above, and all-zero bits are 0.0 for f32/f64.
-    unsafe { b.assume_init() }
+    buf
 }
 
 /// The last tensor holding a large buffer gives it to the pool (see `recycle`).

@@ -12,18 +12,50 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// Buffers shorter than this are left to the allocator.
 pub(super) const MIN_LEN: usize = 1 << 14;
 /// Bytes all kept buffers of one element type may take.
-const MAX_BYTES: usize = 256 << 20;
-/// Buffers kept per length.
-const PER_LEN: usize = 4;
+const MAX_BYTES: usize = 1 << 30;
 
 /// Freed buffers by length.
+///
+/// A training step of a convolutional network holds dozens of activations of one length, so
+/// every freed buffer is kept (up to `MAX_BYTES`), not a few per length. When the sizes change
+/// (another batch size, evaluation after training), a miss frees the buffers put longest ago
+/// for at least the bytes it is about to allocate: the pool never makes the process larger than
+/// the largest step it has served.
 pub(super) struct Pool<T> {
     inner: Mutex<Inner<T>>,
 }
 
+/// A kept buffer with the sequence number of its `put`.
+type Kept<T> = (u64, Arc<[T]>);
+
 struct Inner<T> {
-    by_len: HashMap<usize, Vec<Arc<[T]>>>,
+    /// Per length, kept buffers oldest first.
+    by_len: HashMap<usize, Vec<Kept<T>>>,
     bytes: usize,
+    puts: u64,
+}
+
+impl<T> Inner<T> {
+    /// Drops the longest-kept buffers until `want` bytes are freed or none is left.
+    fn evict(&mut self, want: usize) {
+        let size = std::mem::size_of::<T>();
+        let mut freed = 0;
+        while freed < want {
+            let oldest = self
+                .by_len
+                .iter()
+                .filter_map(|(&len, list)| list.first().map(|(seq, _)| (*seq, len)))
+                .min();
+            let Some((_, len)) = oldest else { return };
+            let list = self.by_len.get_mut(&len).expect("found above");
+            list.remove(0);
+            if list.is_empty() {
+                self.by_len.remove(&len);
+            }
+            self.bytes -= len * size;
+            freed += len * size;
+        }
+    }
 }
 
 impl<T: Element> Pool<T> {
@@ -32,6 +64,7 @@ impl<T: Element> Pool<T> {
             inner: Mutex::new(Inner {
                 by_len: HashMap::new(),
                 bytes: 0,
+                puts: 0,
             }),
         }
     }
@@ -47,22 +80,36 @@ impl<T: Element> Pool<T> {
         if p.bytes + size > MAX_BYTES {
             return;
         }
-        let list = p.by_len.entry(len).or_default();
-        if list.len() < PER_LEN {
-            list.push(buf);
-            p.bytes += size;
-        }
+        p.puts += 1;
+        let seq = p.puts;
+        p.by_len.entry(len).or_default().push((seq, buf));
+        p.bytes += size;
     }
 
-    /// A kept buffer of exactly `len` elements (unshared, old contents), if there is one.
+    /// A kept buffer of exactly `len` elements (unshared, old contents), if there is one; on a
+    /// miss, frees kept buffers of other lengths for the allocation the caller makes instead.
     pub(super) fn take(&self, len: usize) -> Option<Arc<[T]>> {
         if len < MIN_LEN {
             return None;
         }
         let mut p = self.inner.lock().ok()?;
-        let buf = p.by_len.get_mut(&len)?.pop()?;
-        p.bytes -= len * std::mem::size_of::<T>();
-        Some(buf)
+        let size = len * std::mem::size_of::<T>();
+        match p.by_len.get_mut(&len).and_then(Vec::pop) {
+            Some((_, buf)) => {
+                p.bytes -= size;
+                Some(buf)
+            }
+            None => {
+                p.evict(size);
+                None
+            }
+        }
+    }
+
+    /// Bytes kept now.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.inner.lock().map(|p| p.bytes).unwrap_or(0)
     }
 }
 
@@ -84,14 +131,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_unshared_large_buffers_come_back_and_by_exact_length() {
+    fn only_unshared_large_buffers_come_back() {
         let p = Pool::<f64>::new();
         let big: Arc<[f64]> = vec![1.5; MIN_LEN].into();
         let shared = big.clone();
         p.put(big);
         assert!(p.take(MIN_LEN).is_none(), "a shared buffer is not kept");
         p.put(shared);
-        assert!(p.take(MIN_LEN + 1).is_none(), "lengths must match exactly");
         let back = p.take(MIN_LEN).expect("kept");
         assert_eq!(back[0], 1.5, "old values, not uninitialised memory");
         assert!(p.take(MIN_LEN).is_none(), "taken once");
@@ -100,5 +146,30 @@ mod tests {
             p.take(8).is_none(),
             "small buffers are left to the allocator"
         );
+    }
+
+    #[test]
+    fn many_buffers_of_one_length_are_kept_and_a_miss_frees_the_oldest() {
+        let p = Pool::<f32>::new();
+        for _ in 0..40 {
+            p.put(vec![0.0; MIN_LEN].into());
+        }
+        assert_eq!(
+            p.bytes(),
+            40 * MIN_LEN * 4,
+            "a step's many activations of one length"
+        );
+        for _ in 0..40 {
+            assert!(p.take(MIN_LEN).is_some());
+        }
+        let small: Arc<[f32]> = vec![1.0; MIN_LEN].into();
+        let large: Arc<[f32]> = vec![2.0; 2 * MIN_LEN].into();
+        p.put(small);
+        p.put(large);
+        p.put(vec![3.0; MIN_LEN].into());
+        assert!(p.take(3 * MIN_LEN).is_none(), "lengths must match exactly");
+        // The miss needed 3·MIN_LEN floats: the oldest (small) and then the large one went.
+        assert_eq!(p.bytes(), MIN_LEN * 4);
+        assert_eq!(p.take(MIN_LEN).expect("the newest stays")[0], 3.0);
     }
 }
