@@ -9,7 +9,9 @@ use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
 use super::lanes;
 use super::scratch::{with_scratch, Slot};
-use super::shifted::{add_shifted_cols, compact, crop, expand, pad_into, shifted_cols, Padded};
+use super::shifted::{
+    add_shifted_cols, compact, compact_with, crop, expand, pad_into, shifted_cols, Padded,
+};
 use super::wgrad::Correlate;
 use super::ConvGeom;
 use crate::tensor::{for_images, num_threads, Element, Tensor};
@@ -47,23 +49,59 @@ impl<T: Element> Epilogue<'_, T> {
         self.bias.len() == g.o && self.skip.is_none_or(|s| s.len() == g.n * g.o * g.p())
     }
 
-    /// Applies to image `i`'s output `y` `[O, OH, OW]`.
-    fn apply(&self, i: usize, y: &mut [T], g: &ConvGeom) {
-        let p = g.p();
-        let skip = self.skip.map(|s| &s[i * g.o * p..(i + 1) * g.o * p]);
+    /// The part for group `grp` of image `i`.
+    fn group(&self, i: usize, grp: usize, g: &ConvGeom) -> GroupEpilogue<'_, T> {
+        let (og, p) = (g.og(), g.p());
+        let first = i * g.o * p + grp * og * p;
+        GroupEpilogue {
+            bias: &self.bias[grp * og..(grp + 1) * og],
+            skip: self.skip.map(|s| &s[first..first + og * p]),
+            relu: self.relu,
+        }
+    }
+}
+
+/// An [`Epilogue`] restricted to the `og` output rows of one group of one image.
+struct GroupEpilogue<'a, T> {
+    bias: &'a [T],
+    skip: Option<&'a [T]>,
+    relu: bool,
+}
+
+impl<T: Element> GroupEpilogue<'_, T> {
+    /// The same epilogue on `f32` slices, if `T` is `f32`.
+    fn as_f32(&self) -> Option<GroupEpilogue<'_, f32>> {
+        Some(GroupEpilogue {
+            bias: T::as_f32(self.bias)?,
+            skip: match self.skip {
+                Some(s) => Some(T::as_f32(s)?),
+                None => None,
+            },
+            relu: self.relu,
+        })
+    }
+
+    /// `row ← relu?(row + bias[o] (+ skip[o, at..]))` for the columns from `at` on of output
+    /// row `o`.
+    #[inline]
+    fn finish(&self, o: usize, at: usize, row: &mut [T], p: usize) {
+        let b = self.bias[o];
+        match self.skip {
+            Some(s) => {
+                let s = &s[o * p + at..o * p + at + row.len()];
+                row.iter_mut().zip(s).for_each(|(v, &r)| *v += b + r);
+            }
+            None => row.iter_mut().for_each(|v| *v += b),
+        }
+        if self.relu {
+            row.iter_mut().for_each(|v| *v = v.max(T::zero()));
+        }
+    }
+
+    /// Applies in place to the group's output `y` `[og, oh, ow]`.
+    fn apply(&self, y: &mut [T], p: usize) {
         for (o, row) in y.chunks_exact_mut(p).enumerate() {
-            let b = self.bias[o];
-            match skip {
-                Some(s) => {
-                    for (v, &r) in row.iter_mut().zip(&s[o * p..(o + 1) * p]) {
-                        *v += b + r;
-                    }
-                }
-                None => row.iter_mut().for_each(|v| *v += b),
-            }
-            if self.relu {
-                row.iter_mut().for_each(|v| *v = v.max(T::zero()));
-            }
+            self.finish(o, 0, row, p);
         }
     }
 }
@@ -88,17 +126,26 @@ pub(crate) fn conv2d_forward_then<T: Element>(
                 let xg = &xi[grp * cg * plane..(grp + 1) * cg * plane];
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let yg = &mut y[grp * og * p..(grp + 1) * og * p];
-                forward_group(xg, wg, yg, g);
-            }
-            if let Some(e) = then {
-                e.apply(i, y, g);
+                let ep = then.map(|e| e.group(i, grp, g));
+                if !forward_group(xg, wg, yg, g, ep.as_ref()) {
+                    if let Some(ep) = &ep {
+                        ep.apply(yg, p);
+                    }
+                }
             }
         });
     })
 }
 
-/// One group of one image of the forward convolution: `yg = wg · cols(xg)`.
-fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
+/// One group of one image of the forward convolution: `yg = wg · cols(xg)`. Returns whether it
+/// also applied `then` (the direct kernel does, while it moves the outputs off the padded grid).
+fn forward_group<T: Element>(
+    xg: &[T],
+    wg: &[T],
+    yg: &mut [T],
+    g: &ConvGeom,
+    then: Option<&GroupEpilogue<'_, T>>,
+) -> bool {
     let (og, k, p) = (g.og(), g.k(), g.p());
     let prod = |col: &[T], n: usize, out: &mut [T]| {
         // SAFETY: wg is og×k, col is k×n, out is og×n, all distinct buffers.
@@ -112,7 +159,8 @@ fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
             if let (Some(xf), Some(wf), Some(yf)) =
                 (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
             {
-                return forward_direct(xf, wf, yf, g, &pd);
+                let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
+                return forward_direct(xf, wf, yf, g, &pd, then.as_ref());
             }
         }
         with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
@@ -131,10 +179,19 @@ fn forward_group<T: Element>(xg: &[T], wg: &[T], yg: &mut [T], g: &ConvGeom) {
             prod(col, p, yg);
         });
     }
+    false
 }
 
-/// The stride-1 forward of one group by the direct kernel on padded rows: no column matrix.
-fn forward_direct(xg: &[f32], wg: &[f32], yg: &mut [f32], g: &ConvGeom, pd: &Padded) {
+/// The stride-1 forward of one group by the direct kernel on padded rows: no column matrix. The
+/// outputs leave the padded grid through `then` when there is one (always applied: returns true).
+fn forward_direct(
+    xg: &[f32],
+    wg: &[f32],
+    yg: &mut [f32],
+    g: &ConvGeom,
+    pd: &Padded,
+    then: Option<&GroupEpilogue<'_, f32>>,
+) -> bool {
     let planes = g.cg() * pd.plane();
     let span = direct::padded_cols(pd.len);
     let offsets: Vec<usize> = pd.tap_offsets(g).collect();
@@ -157,9 +214,15 @@ fn forward_direct(xg: &[f32], wg: &[f32], yg: &mut [f32], g: &ConvGeom, pd: &Pad
                 cout: g.og(),
             }
             .run(grid, span);
-            compact(grid, span, g, pd, yg);
+            match then {
+                Some(e) => compact_with(grid, span, g, pd, yg, |o, at, row| {
+                    e.finish(o, at, row, g.p())
+                }),
+                None => compact(grid, span, g, pd, yg),
+            }
         });
     });
+    true
 }
 
 /// The input gradient `∂L/∂x` from the output gradient `gy`: col = wᵀ·gy, then col2im.

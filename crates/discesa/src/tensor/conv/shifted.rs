@@ -121,6 +121,28 @@ pub(super) fn compact<T: Element>(
     }
 }
 
+/// [`compact`], then `finish(o, at, row)` on each copied row (output row `o`'s columns from
+/// `at` on) while it is in L1: a bias, shortcut or ReLU applied on the way out.
+pub(super) fn compact_with<T: Element>(
+    grid: &[T],
+    stride: usize,
+    g: &ConvGeom,
+    pd: &Padded,
+    y: &mut [T],
+    mut finish: impl FnMut(usize, usize, &mut [T]),
+) {
+    for (o, (gr, yr)) in grid
+        .chunks(stride)
+        .zip(y.chunks_exact_mut(g.p()))
+        .enumerate()
+    {
+        for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
+            d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
+            finish(o, oy * g.ow, d);
+        }
+    }
+}
+
 /// `y` `[og, oh, ow]` onto the padded grid `[og, len]`, zeros in the unused columns (the adjoint
 /// of [`compact`]).
 pub(super) fn expand<T: Element>(y: &[T], g: &ConvGeom, pd: &Padded, grid: &mut [T]) {

@@ -118,6 +118,61 @@ fn conv_matches_the_definition_across_options() {
     check_conv([1, 3, 9, 40], [5, 3, 2, 5], opts(1, 2, 1, 1), 12);
 }
 
+/// `conv2d_then` equals the convolution followed by the bias, the shortcut and the ReLU done
+/// as separate ops, for `T` in f64 (the gemm route) and f32 (the direct kernel where the CPU
+/// has it, which applies them while it moves the outputs off the padded grid).
+fn check_epilogue<T: Element>(x: [usize; 4], w: [usize; 4], o: Conv2dOptions, tol: f64) {
+    let normal = |shape: &[usize], seed| Tensor::<T>::rand_normal(shape, T::zero(), T::one(), seed);
+    let (xt, wt) = (normal(&x, 1), normal(&w, 2));
+    let y = xt.conv2d(&wt, None, &o).unwrap();
+    let bias = normal(&[w[0]], 3);
+    let skip = normal(y.shape().dims(), 4);
+    let b4 = bias.reshape([1, w[0], 1, 1]).unwrap();
+    for (with_skip, relu) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut want = y.add(&b4).unwrap();
+        if with_skip {
+            want = want.add(&skip).unwrap();
+        }
+        if relu {
+            want = want.unary(crate::tensor::UnaryOp::Relu);
+        }
+        let e = Epilogue {
+            bias: bias.as_slice(),
+            skip: with_skip.then(|| skip.as_slice()),
+            relu,
+        };
+        let got = xt.conv2d_then(&wt, &o, &e).unwrap();
+        assert!(
+            got.allclose(&want, tol, tol),
+            "{x:?} {w:?} {o:?} skip {with_skip} relu {relu}"
+        );
+    }
+}
+
+#[test]
+fn conv_epilogue_equals_the_separate_ops() {
+    for (x, w, o) in [
+        ([2, 3, 6, 7], [5, 3, 3, 3], opts(1, 1, 1, 1)),
+        ([2, 4, 14, 14], [6, 2, 3, 3], opts(1, 1, 1, 2)),
+        ([2, 3, 7, 6], [4, 3, 3, 3], opts(2, 1, 1, 1)),
+        ([2, 6, 5, 5], [4, 6, 1, 1], Conv2dOptions::default()),
+    ] {
+        check_epilogue::<f64>(x, w, o, 1e-12);
+        check_epilogue::<f32>(x, w, o, 1e-5);
+    }
+    let x = Tensor::<f32>::zeros([1, 2, 4, 4]);
+    let w = Tensor::<f32>::zeros([3, 2, 3, 3]);
+    let short = Epilogue {
+        bias: &[0.0; 2],
+        skip: None,
+        relu: false,
+    };
+    let e = x
+        .conv2d_then(&w, &Conv2dOptions::default(), &short)
+        .unwrap_err();
+    assert!(e.to_string().contains("does not fit"), "{e}");
+}
+
 #[test]
 fn conv_runs_over_threads_like_on_one() {
     // Large enough to split over images: the threaded weight gradient sums partials per thread.
