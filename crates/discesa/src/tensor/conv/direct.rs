@@ -24,16 +24,28 @@ pub(super) fn padded_cols(cols: usize) -> usize {
     cols.div_ceil(LANES) * LANES
 }
 
-/// Weights addressed as `w[o·so + i·si + t]` for output row `o`, input row `i`, tap `t`.
+/// Weights addressed as `w[o·so + i·si + t]` for output row `o`, input row `i`, tap `t`, or
+/// `w[o·so + i·si + tap[t]]` when only some of the kernel's taps are used (one phase of a
+/// strided convolution).
 #[derive(Clone, Copy)]
 pub(super) struct Weights<'a> {
     pub w: &'a [f32],
     pub so: usize,
     pub si: usize,
+    pub tap: Option<&'a [usize]>,
+}
+
+impl Weights<'_> {
+    /// Where tap `t` of an input row's weights is.
+    #[inline(always)]
+    fn at(&self, t: usize) -> usize {
+        self.tap.map_or(t, |m| m[t])
+    }
 }
 
 /// One call's operands: `cout` output rows of `cols` columns (row stride `ostride`) from `cin`
-/// input planes `plane` apart in `src`, one shift per tap in `offsets`.
+/// input planes `plane` apart in `src`, one shift per tap in `offsets`; added to the outputs
+/// with `add`, written over them otherwise.
 pub(super) struct Direct<'a> {
     pub src: &'a [f32],
     pub plane: usize,
@@ -42,6 +54,7 @@ pub(super) struct Direct<'a> {
     pub weights: Weights<'a>,
     pub cols: usize,
     pub cout: usize,
+    pub add: bool,
 }
 
 impl Direct<'_> {
@@ -67,8 +80,10 @@ impl Direct<'_> {
         assert!(ostride >= span && out.len() >= (self.cout - 1) * ostride + span);
         let max_off = self.offsets.iter().copied().max().unwrap_or(0);
         assert!(self.cin > 0 && self.src.len() >= (self.cin - 1) * self.plane + max_off + span);
-        let Weights { w, so, si } = self.weights;
-        let last_tap = self.offsets.len().saturating_sub(1);
+        let Weights { w, so, si, tap } = self.weights;
+        let taps = self.offsets.len();
+        assert!(tap.is_none_or(|m| m.len() == taps));
+        let last_tap = (0..taps).map(|t| self.weights.at(t)).max().unwrap_or(0);
         assert!(w.len() > (self.cout - 1) * so + (self.cin - 1) * si + last_tap);
     }
 
@@ -165,16 +180,24 @@ impl Block {
         // SAFETY (whole body): the pointers stay inside the bounds `Direct::run` checked.
         unsafe {
             let mut acc = [[L::zero(); PV]; OB];
+            if d.add {
+                for (o, row) in acc.iter_mut().enumerate() {
+                    for (v, a) in row.iter_mut().enumerate() {
+                        *a = L::load(self.out.add(o * self.ostride + v * L::WIDTH));
+                    }
+                }
+            }
             for i in 0..d.cin {
                 let s = self.src.add(i * d.plane);
                 let wi = self.w.add(i * si);
                 for (t, &off) in d.offsets.iter().enumerate() {
+                    let wt = wi.add(d.weights.at(t));
                     let mut x = [L::zero(); PV];
                     for (v, xv) in x.iter_mut().enumerate() {
                         *xv = L::load(s.add(off + v * L::WIDTH));
                     }
                     for (o, row) in acc.iter_mut().enumerate() {
-                        let wv = L::splat(wi.add(o * so + t));
+                        let wv = L::splat(wt.add(o * so));
                         for (a, &xv) in row.iter_mut().zip(&x) {
                             *a = L::fma(wv, xv, *a);
                         }
@@ -217,8 +240,11 @@ mod tests {
                 .map(|j| ((j * 104729) % 17) as f32 / 17.0 - 0.5)
                 .collect();
             let ostride = span + 3;
-            for &isa in &isas {
-                let mut out = vec![f32::NAN; (cout - 1) * ostride + span];
+            // Reversed taps through a map, added to outputs that start at 1.
+            let reversed: Vec<usize> = (0..taps).rev().collect();
+            for (&isa, mapped) in isas.iter().flat_map(|i| [(i, false), (i, true)]) {
+                let start = if mapped { 1.0 } else { f32::NAN };
+                let mut out = vec![start; (cout - 1) * ostride + span];
                 let d = Direct {
                     src: &src,
                     plane,
@@ -228,19 +254,22 @@ mod tests {
                         w: &w,
                         so: cin * taps,
                         si: taps,
+                        tap: mapped.then_some(&reversed[..]),
                     },
                     cols,
                     cout,
+                    add: mapped,
                 };
                 d.check(&out, ostride);
                 // SAFETY: checked; `cpu_isas` lists what this CPU has.
                 unsafe { d.run_on(isa, &mut out, ostride) };
                 for o in 0..cout {
                     for p in 0..cols {
-                        let mut want = 0.0f64;
+                        let mut want = if mapped { 1.0 } else { 0.0f64 };
                         for i in 0..cin {
                             for (t, &off) in offsets.iter().enumerate() {
-                                want += f64::from(w[(o * cin + i) * taps + t])
+                                let wt = if mapped { reversed[t] } else { t };
+                                want += f64::from(w[(o * cin + i) * taps + wt])
                                     * f64::from(src[i * plane + off + p]);
                             }
                         }

@@ -2,7 +2,9 @@
 //! gradient. Images are spread over the kernel threads. Stride-1 convolutions work on padded rows
 //! (see `shifted`): in `f32` on a CPU with AVX-512 or AVX2 + FMA by the direct kernels (`direct`,
 //! `wgrad`), otherwise by one product with the weight per image over columns copied from the
-//! padded rows. Strided ones take their columns from im2col, 1x1 ones straight from the input.
+//! padded rows. The f32 forward of a strided convolution splits the input into phase planes,
+//! one stride-1 problem per phase for the same direct kernel (`Phases`); otherwise strided ones
+//! take their columns from im2col, 1x1 ones straight from the input.
 
 use super::direct::{self, Direct, Weights};
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
@@ -81,14 +83,13 @@ impl<T: Element> GroupEpilogue<'_, T> {
         })
     }
 
-    /// `row ← relu?(row + bias[o] (+ skip[o, at..]))` for the columns from `at` on of output
-    /// row `o`.
+    /// `row ← relu?(row + bias[o] (+ skip[o]))` for output channel `o`'s `p` values.
     #[inline]
-    fn finish(&self, o: usize, at: usize, row: &mut [T], p: usize) {
+    fn finish(&self, o: usize, row: &mut [T], p: usize) {
         let b = self.bias[o];
         match self.skip {
             Some(s) => {
-                let s = &s[o * p + at..o * p + at + row.len()];
+                let s = &s[o * p..(o + 1) * p];
                 row.iter_mut().zip(s).for_each(|(v, &r)| *v += b + r);
             }
             None => row.iter_mut().for_each(|v| *v += b),
@@ -101,7 +102,7 @@ impl<T: Element> GroupEpilogue<'_, T> {
     /// Applies in place to the group's output `y` `[og, oh, ow]`.
     fn apply(&self, y: &mut [T], p: usize) {
         for (o, row) in y.chunks_exact_mut(p).enumerate() {
-            self.finish(o, 0, row, p);
+            self.finish(o, row, p);
         }
     }
 }
@@ -174,12 +175,154 @@ fn forward_group<T: Element>(
             });
         });
     } else {
+        if lanes::available() && Phases::fit(g) {
+            if let (Some(xf), Some(wf), Some(yf)) =
+                (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
+            {
+                let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
+                Phases::of(g).forward(xf, wf, yf, g, then.as_ref());
+                return true;
+            }
+        }
         with_scratch(Slot::Cols, k * p, |col| {
             im2col(xg, g, col);
             prod(col, p, yg);
         });
     }
     false
+}
+
+/// A strided convolution as stride-1 problems for the direct kernel: the padded input split
+/// into `sh·sw` phase planes (every `sh`-th row from row `a`, every `sw`-th column from column
+/// `b`); tap `(ki, kj)` reads phase `(ki mod sh, kj mod sw)` shifted by `(ki / sh, kj / sw)`.
+/// The phase planes hold each input element once, where im2col copied it once per tap.
+struct Phases {
+    /// Rows and columns of one phase plane; outputs sit at `oy·wq + ox` in it.
+    hq: usize,
+    wq: usize,
+    /// Per phase `a·sw + b`: the shift of each of its taps, and the tap's index in the kernel.
+    offsets: Vec<Vec<usize>>,
+    taps: Vec<Vec<usize>>,
+}
+
+impl Phases {
+    /// Strided, undilated, and every phase has a tap (a 1x1 stride-2 kernel reads one phase of
+    /// four: im2col's subsample copies less).
+    fn fit(g: &ConvGeom) -> bool {
+        let [sh, sw] = g.opt.stride;
+        g.opt.dilation == [1, 1] && g.opt.stride != [1, 1] && g.kh >= sh && g.kw >= sw
+    }
+
+    fn of(g: &ConvGeom) -> Self {
+        let [sh, sw] = g.opt.stride;
+        let hq = (g.h + 2 * g.opt.padding[0]).div_ceil(sh);
+        let wq = (g.w + 2 * g.opt.padding[1]).div_ceil(sw);
+        let mut offsets = vec![Vec::new(); sh * sw];
+        let mut taps = vec![Vec::new(); sh * sw];
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let phase = (ki % sh) * sw + kj % sw;
+                offsets[phase].push((ki / sh) * wq + kj / sw);
+                taps[phase].push(ki * g.kw + kj);
+            }
+        }
+        Phases {
+            hq,
+            wq,
+            offsets,
+            taps,
+        }
+    }
+
+    /// Elements of one phase plane.
+    fn plane(&self) -> usize {
+        self.hq * self.wq
+    }
+
+    /// Writes the phase planes of one group `xg` `[cg, h, w]`: `[cg, sh·sw, hq, wq]`, zero
+    /// where the padded input has padding or the plane runs past it.
+    fn split(&self, xg: &[f32], g: &ConvGeom, dst: &mut [f32]) {
+        let [sh, sw] = g.opt.stride;
+        let [ph, pw] = g.opt.padding;
+        let hw = g.h * g.w;
+        for (src, planes) in xg
+            .chunks_exact(hw)
+            .zip(dst.chunks_exact_mut(sh * sw * self.plane()))
+        {
+            for (phase, q) in planes.chunks_exact_mut(self.plane()).enumerate() {
+                let (a, b) = (phase / sw, phase % sw);
+                for (r, row) in q.chunks_exact_mut(self.wq).enumerate() {
+                    let y = (r * sh + a).wrapping_sub(ph);
+                    if y >= g.h {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    // Columns c0.. read x = c·sw + b − pw = x0, x0 + sw, … while x < w.
+                    let c0 = pw.saturating_sub(b).div_ceil(sw);
+                    let x0 = c0 * sw + b - pw;
+                    let line = &src[y * g.w + x0.min(g.w)..(y + 1) * g.w];
+                    let n = line.len().div_ceil(sw).min(self.wq - c0);
+                    row[..c0].fill(0.0);
+                    for (v, &x) in row[c0..c0 + n].iter_mut().zip(line.iter().step_by(sw)) {
+                        *v = x;
+                    }
+                    row[c0 + n..].fill(0.0);
+                }
+            }
+        }
+    }
+
+    /// The forward of one group: one direct-kernel pass per phase, adding into the same grid.
+    fn forward(
+        &self,
+        xg: &[f32],
+        wg: &[f32],
+        yg: &mut [f32],
+        g: &ConvGeom,
+        then: Option<&GroupEpilogue<'_, f32>>,
+    ) {
+        let phases = self.offsets.len();
+        let planes = g.cg() * phases * self.plane();
+        let cols = (g.oh - 1) * self.wq + g.ow;
+        let span = direct::padded_cols(cols);
+        let max_off = self.offsets.iter().flatten().copied().max().unwrap_or(0);
+        // The last plane's runs read up to `max_off + span` past its start.
+        with_scratch(Slot::Padded, planes + max_off + span, |xq: &mut [f32]| {
+            self.split(xg, g, &mut xq[..planes]);
+            xq[planes..].fill(0.0);
+            with_scratch(Slot::Grid, g.og() * span, |grid: &mut [f32]| {
+                for (phase, (offsets, taps)) in self.offsets.iter().zip(&self.taps).enumerate() {
+                    Direct {
+                        src: &xq[phase * self.plane()..],
+                        plane: phases * self.plane(),
+                        cin: g.cg(),
+                        offsets,
+                        weights: Weights {
+                            w: wg,
+                            so: g.k(),
+                            si: g.kh * g.kw,
+                            tap: Some(taps),
+                        },
+                        cols,
+                        cout: g.og(),
+                        add: phase > 0,
+                    }
+                    .run(grid, span);
+                }
+                let pd = Padded {
+                    hp: self.hq,
+                    wp: self.wq,
+                    len: cols,
+                };
+                match then {
+                    Some(e) => {
+                        compact_with(grid, span, g, &pd, yg, |o, row| e.finish(o, row, g.p()))
+                    }
+                    None => compact(grid, span, g, &pd, yg),
+                }
+            });
+        });
+    }
 }
 
 /// The stride-1 forward of one group by the direct kernel on padded rows: no column matrix. The
@@ -209,15 +352,15 @@ fn forward_direct(
                     w: wg,
                     so: g.k(),
                     si: offsets.len(),
+                    tap: None,
                 },
                 cols: pd.len,
                 cout: g.og(),
+                add: false,
             }
             .run(grid, span);
             match then {
-                Some(e) => compact_with(grid, span, g, pd, yg, |o, at, row| {
-                    e.finish(o, at, row, g.p())
-                }),
+                Some(e) => compact_with(grid, span, g, pd, yg, |o, row| e.finish(o, row, g.p())),
                 None => compact(grid, span, g, pd, yg),
             }
         });
@@ -330,9 +473,11 @@ fn input_grad_direct(gg: &[f32], wg: &[f32], xg: &mut [f32], g: &ConvGeom, pd: &
                         w: wg,
                         so: taps.len(),
                         si: g.k(),
+                        tap: None,
                     },
                     cols,
                     cout: cg,
+                    add: false,
                 }
                 .run(xp, span);
                 for (src, dst) in xp.chunks_exact(span).zip(xg.chunks_exact_mut(g.h * g.w)) {

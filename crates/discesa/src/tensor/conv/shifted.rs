@@ -121,15 +121,16 @@ pub(super) fn compact<T: Element>(
     }
 }
 
-/// [`compact`], then `finish(o, at, row)` on each copied row (output row `o`'s columns from
-/// `at` on) while it is in L1: a bias, shortcut or ReLU applied on the way out.
+/// [`compact`], then `finish(o, yr)` on each output channel `o`'s `[oh, ow]` just copied, while
+/// it is in L1: a bias, shortcut or ReLU applied on the way out (one call per channel, not per
+/// short row, so that it vectorises).
 pub(super) fn compact_with<T: Element>(
     grid: &[T],
     stride: usize,
     g: &ConvGeom,
     pd: &Padded,
     y: &mut [T],
-    mut finish: impl FnMut(usize, usize, &mut [T]),
+    mut finish: impl FnMut(usize, &mut [T]),
 ) {
     for (o, (gr, yr)) in grid
         .chunks(stride)
@@ -138,8 +139,8 @@ pub(super) fn compact_with<T: Element>(
     {
         for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
             d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
-            finish(o, oy * g.ow, d);
         }
+        finish(o, yr);
     }
 }
 

@@ -116,6 +116,9 @@ fn conv_matches_the_definition_across_options() {
     check_conv([2, 7, 14, 14], [9, 7, 3, 3], opts(1, 1, 1, 1), 10);
     check_conv([1, 4, 30, 30], [6, 2, 3, 3], opts(1, 1, 2, 2), 11);
     check_conv([1, 3, 9, 40], [5, 3, 2, 5], opts(1, 2, 1, 1), 12);
+    // Strided ones wide enough for whole register blocks of the phase planes.
+    check_conv([2, 5, 29, 28], [7, 5, 3, 3], opts(2, 1, 1, 1), 13);
+    check_conv([1, 3, 20, 23], [4, 3, 4, 3], opts(3, 0, 1, 1), 14);
 }
 
 /// `conv2d_then` equals the convolution followed by the bias, the shortcut and the ReLU done
