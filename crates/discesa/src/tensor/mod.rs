@@ -275,12 +275,15 @@ impl<T: Element> Tensor<T> {
 const PAR_ZERO: usize = 1 << 16;
 
 /// A zero-filled shared buffer: a recycled one cleared (its pages are already mapped), or a
-/// fresh one from the allocator, whose untouched pages the kernel maps as zeros.
+/// fresh one from the allocator, which the pool takes back when it is freed.
 pub(crate) fn zeroed<T: Element>(n: usize) -> Arc<[T]> {
-    let Some(mut buf) = recycle::pool::<T>().take(n) else {
+    let pool = recycle::pool::<T>();
+    let Some(mut buf) = pool.take(n) else {
         let b: Arc<[std::mem::MaybeUninit<T>]> = Arc::new_zeroed_slice(n);
         // SAFETY: all-zero bits are a valid f32/f64 (0.0); `Element` is only implemented for those.
-        return unsafe { b.assume_init() };
+        let b = unsafe { b.assume_init() };
+        pool.adopt(&b);
+        return b;
     };
     let all = Arc::get_mut(&mut buf).expect("recycled buffers are unshared");
     let threads = num_threads();

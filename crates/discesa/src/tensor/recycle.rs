@@ -6,7 +6,7 @@
 
 use super::Element;
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// Buffers shorter than this are left to the allocator.
@@ -17,7 +17,9 @@ const MAX_BYTES: usize = 1 << 30;
 /// Freed buffers by length.
 ///
 /// A training step of a convolutional network holds dozens of activations of one length, so
-/// every freed buffer is kept (up to `MAX_BYTES`), not a few per length. When the sizes change
+/// every freed buffer the pool handed out is kept (up to `MAX_BYTES`), not a few per length.
+/// Buffers made elsewhere (from a `Vec`) go back to the allocator: kept, they would pile up at
+/// lengths that are put more often than taken. When the sizes change
 /// (another batch size, evaluation after training), a miss frees the buffers put longest ago
 /// for at least the bytes it is about to allocate: the pool never makes the process larger than
 /// the largest step it has served.
@@ -31,6 +33,8 @@ type Kept<T> = (u64, Arc<[T]>);
 struct Inner<T> {
     /// Per length, kept buffers oldest first.
     by_len: HashMap<usize, Vec<Kept<T>>>,
+    /// Addresses of the buffers the pool handed out (kept or in use): only these come back.
+    born: HashSet<usize>,
     bytes: usize,
     puts: u64,
 }
@@ -48,7 +52,8 @@ impl<T> Inner<T> {
                 .min();
             let Some((_, len)) = oldest else { return };
             let list = self.by_len.get_mut(&len).expect("found above");
-            list.remove(0);
+            let (_, buf) = list.remove(0);
+            self.born.remove(&(buf.as_ptr() as usize));
             if list.is_empty() {
                 self.by_len.remove(&len);
             }
@@ -63,6 +68,7 @@ impl<T: Element> Pool<T> {
         Pool {
             inner: Mutex::new(Inner {
                 by_len: HashMap::new(),
+                born: HashSet::new(),
                 bytes: 0,
                 puts: 0,
             }),
@@ -77,7 +83,12 @@ impl<T: Element> Pool<T> {
         }
         let size = len * std::mem::size_of::<T>();
         let Ok(mut p) = self.inner.lock() else { return };
+        let at = buf.as_ptr() as usize;
+        if !p.born.contains(&at) {
+            return;
+        }
         if p.bytes + size > MAX_BYTES {
+            p.born.remove(&at);
             return;
         }
         p.puts += 1;
@@ -102,6 +113,15 @@ impl<T: Element> Pool<T> {
             None => {
                 p.evict(size);
                 None
+            }
+        }
+    }
+
+    /// Registers a buffer allocated after a miss of `take`: it comes back to the pool when freed.
+    pub(super) fn adopt(&self, buf: &Arc<[T]>) {
+        if buf.len() >= MIN_LEN {
+            if let Ok(mut p) = self.inner.lock() {
+                p.born.insert(buf.as_ptr() as usize);
             }
         }
     }
@@ -133,7 +153,14 @@ mod tests {
     #[test]
     fn only_unshared_large_buffers_come_back() {
         let p = Pool::<f64>::new();
+        let stranger: Arc<[f64]> = vec![1.5; MIN_LEN].into();
+        p.put(stranger);
+        assert!(
+            p.take(MIN_LEN).is_none(),
+            "a buffer the pool did not hand out is not kept"
+        );
         let big: Arc<[f64]> = vec![1.5; MIN_LEN].into();
+        p.adopt(&big);
         let shared = big.clone();
         p.put(big);
         assert!(p.take(MIN_LEN).is_none(), "a shared buffer is not kept");
@@ -141,7 +168,9 @@ mod tests {
         let back = p.take(MIN_LEN).expect("kept");
         assert_eq!(back[0], 1.5, "old values, not uninitialised memory");
         assert!(p.take(MIN_LEN).is_none(), "taken once");
-        p.put(vec![0.0; 8].into());
+        let small: Arc<[f64]> = vec![0.0; 8].into();
+        p.adopt(&small);
+        p.put(small);
         assert!(
             p.take(8).is_none(),
             "small buffers are left to the allocator"
@@ -151,8 +180,16 @@ mod tests {
     #[test]
     fn many_buffers_of_one_length_are_kept_and_a_miss_frees_the_oldest() {
         let p = Pool::<f32>::new();
+        for len in [MIN_LEN, 2 * MIN_LEN] {
+            assert!(p.take(len).is_none(), "nothing kept yet");
+        }
+        let adopted = |v: Vec<f32>| {
+            let b: Arc<[f32]> = v.into();
+            p.adopt(&b);
+            b
+        };
         for _ in 0..40 {
-            p.put(vec![0.0; MIN_LEN].into());
+            p.put(adopted(vec![0.0; MIN_LEN]));
         }
         assert_eq!(
             p.bytes(),
@@ -162,11 +199,9 @@ mod tests {
         for _ in 0..40 {
             assert!(p.take(MIN_LEN).is_some());
         }
-        let small: Arc<[f32]> = vec![1.0; MIN_LEN].into();
-        let large: Arc<[f32]> = vec![2.0; 2 * MIN_LEN].into();
-        p.put(small);
-        p.put(large);
-        p.put(vec![3.0; MIN_LEN].into());
+        p.put(adopted(vec![1.0; MIN_LEN]));
+        p.put(adopted(vec![2.0; 2 * MIN_LEN]));
+        p.put(adopted(vec![3.0; MIN_LEN]));
         assert!(p.take(3 * MIN_LEN).is_none(), "lengths must match exactly");
         // The miss needed 3·MIN_LEN floats: the oldest (small) and then the large one went.
         assert_eq!(p.bytes(), MIN_LEN * 4);
