@@ -119,6 +119,7 @@ pub(crate) fn conv2d_forward_then<T: Element>(
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     let threads = threads_for(g.n, g.n * g.o * p * k);
+    let plan = DirectForward::plan::<T>(g);
     // Every path writes each output element (gemm without accumulation, or a copy).
     Tensor::from_fn_overwrite(g.y_shape(), |out| {
         for_images(g.n, out, g.o * p, threads, |i, y| {
@@ -128,7 +129,7 @@ pub(crate) fn conv2d_forward_then<T: Element>(
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let yg = &mut y[grp * og * p..(grp + 1) * og * p];
                 let ep = then.map(|e| e.group(i, grp, g));
-                if !forward_group(xg, wg, yg, g, ep.as_ref()) {
+                if !forward_group(xg, wg, yg, g, plan.as_ref(), ep.as_ref()) {
                     if let Some(ep) = &ep {
                         ep.apply(yg, p);
                     }
@@ -138,15 +139,24 @@ pub(crate) fn conv2d_forward_then<T: Element>(
     })
 }
 
-/// One group of one image of the forward convolution: `yg = wg · cols(xg)`. Returns whether it
-/// also applied `then` (the direct kernel does, while it moves the outputs off the padded grid).
+/// One group of one image of the forward convolution: `yg = wg · cols(xg)`, by the direct
+/// kernel when `plan` is given. Returns whether it also applied `then` (the direct kernel does,
+/// while it moves the outputs off its grid).
 fn forward_group<T: Element>(
     xg: &[T],
     wg: &[T],
     yg: &mut [T],
     g: &ConvGeom,
+    plan: Option<&DirectForward>,
     then: Option<&GroupEpilogue<'_, T>>,
 ) -> bool {
+    if let Some(plan) = plan {
+        if let (Some(xf), Some(wf), Some(yf)) = (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg)) {
+            let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
+            plan.run(xf, wf, yf, g, then.as_ref());
+            return true;
+        }
+    }
     let (og, k, p) = (g.og(), g.k(), g.p());
     let prod = |col: &[T], n: usize, out: &mut [T]| {
         // SAFETY: wg is og×k, col is k×n, out is og×n, all distinct buffers.
@@ -156,14 +166,6 @@ fn forward_group<T: Element>(
         prod(xg, p, yg);
     } else if g.opt.stride == [1, 1] {
         let pd = Padded::of(g);
-        if lanes::available() {
-            if let (Some(xf), Some(wf), Some(yf)) =
-                (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
-            {
-                let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
-                return forward_direct(xf, wf, yf, g, &pd, then.as_ref());
-            }
-        }
         with_scratch(Slot::Padded, g.cg() * pd.plane(), |xp| {
             pad_into(xg, g, &pd, xp);
             with_scratch(Slot::Cols, k * pd.len, |col| {
@@ -175,21 +177,68 @@ fn forward_group<T: Element>(
             });
         });
     } else {
-        if lanes::available() && Phases::fit(g) {
-            if let (Some(xf), Some(wf), Some(yf)) =
-                (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg))
-            {
-                let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
-                Phases::of(g).forward(xf, wf, yf, g, then.as_ref());
-                return true;
-            }
-        }
         with_scratch(Slot::Cols, k * p, |col| {
             im2col(xg, g, col);
             prod(col, p, yg);
         });
     }
     false
+}
+
+/// How every image's f32 forward runs on the direct kernel, worked out once per call.
+enum DirectForward {
+    /// Stride 1 on padded rows, with each tap's shift.
+    Padded { pd: Padded, offsets: Vec<usize> },
+    /// Strided, over phase planes.
+    Phases(Phases),
+}
+
+impl DirectForward {
+    /// `None` where the gemm routes run: `f64`, a CPU without the kernels' instruction sets,
+    /// 1x1 stride-1 convolutions (one product), and strided ones `Phases` does not fit.
+    fn plan<T: Element>(g: &ConvGeom) -> Option<Self> {
+        if !lanes::available() || T::as_f32(&[]).is_none() || g.is_pointwise() {
+            None
+        } else if g.opt.stride == [1, 1] {
+            let pd = Padded::of(g);
+            let offsets = pd.tap_offsets(g).collect();
+            Some(DirectForward::Padded { pd, offsets })
+        } else {
+            Phases::fit(g).then(|| DirectForward::Phases(Phases::of(g)))
+        }
+    }
+
+    /// The forward of one group, `then` applied as the outputs leave the grid.
+    fn run(
+        &self,
+        xg: &[f32],
+        wg: &[f32],
+        yg: &mut [f32],
+        g: &ConvGeom,
+        then: Option<&GroupEpilogue<'_, f32>>,
+    ) {
+        match self {
+            DirectForward::Padded { pd, offsets } => {
+                forward_direct(xg, wg, yg, g, pd, offsets, then)
+            }
+            DirectForward::Phases(ph) => ph.forward(xg, wg, yg, g, then),
+        }
+    }
+}
+
+/// Output rows on a grid of row stride `span` into `yg`, through `then` when there is one.
+fn leave_grid(
+    grid: &[f32],
+    span: usize,
+    g: &ConvGeom,
+    pd: &Padded,
+    yg: &mut [f32],
+    then: Option<&GroupEpilogue<'_, f32>>,
+) {
+    match then {
+        Some(e) => compact_with(grid, span, g, pd, yg, |o, row| e.finish(o, row, g.p())),
+        None => compact(grid, span, g, pd, yg),
+    }
 }
 
 /// A strided convolution as stride-1 problems for the direct kernel: the padded input split
@@ -314,30 +363,25 @@ impl Phases {
                     wp: self.wq,
                     len: cols,
                 };
-                match then {
-                    Some(e) => {
-                        compact_with(grid, span, g, &pd, yg, |o, row| e.finish(o, row, g.p()))
-                    }
-                    None => compact(grid, span, g, &pd, yg),
-                }
+                leave_grid(grid, span, g, &pd, yg, then);
             });
         });
     }
 }
 
-/// The stride-1 forward of one group by the direct kernel on padded rows: no column matrix. The
-/// outputs leave the padded grid through `then` when there is one (always applied: returns true).
+/// The stride-1 forward of one group by the direct kernel on padded rows (`offsets`: each tap's
+/// shift): no column matrix. The outputs leave the padded grid through `then`.
 fn forward_direct(
     xg: &[f32],
     wg: &[f32],
     yg: &mut [f32],
     g: &ConvGeom,
     pd: &Padded,
+    offsets: &[usize],
     then: Option<&GroupEpilogue<'_, f32>>,
-) -> bool {
+) {
     let planes = g.cg() * pd.plane();
     let span = direct::padded_cols(pd.len);
-    let offsets: Vec<usize> = pd.tap_offsets(g).collect();
     // The last plane's final vector reads up to LANES − 1 elements past it.
     with_scratch(Slot::Padded, planes + direct::LANES, |xp: &mut [f32]| {
         pad_into(xg, g, pd, &mut xp[..planes]);
@@ -347,7 +391,7 @@ fn forward_direct(
                 src: xp,
                 plane: pd.plane(),
                 cin: g.cg(),
-                offsets: &offsets,
+                offsets,
                 weights: Weights {
                     w: wg,
                     so: g.k(),
@@ -359,13 +403,9 @@ fn forward_direct(
                 add: false,
             }
             .run(grid, span);
-            match then {
-                Some(e) => compact_with(grid, span, g, pd, yg, |o, row| e.finish(o, row, g.p())),
-                None => compact(grid, span, g, pd, yg),
-            }
+            leave_grid(grid, span, g, pd, yg, then);
         });
     });
-    true
 }
 
 /// The input gradient `∂L/∂x` from the output gradient `gy`: col = wᵀ·gy, then col2im.

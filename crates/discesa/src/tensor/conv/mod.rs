@@ -1,6 +1,7 @@
 //! Convolution and pooling kernels on NCHW tensors: 2-D convolution with stride, padding,
-//! dilation and groups (direct kernels for stride 1 in f32, im2col over the gemm kernel
-//! otherwise, a direct product for 1x1), its two adjoints (input and weight gradients) as
+//! dilation and groups (direct kernels for stride 1 in f32 and for the strided f32 forward,
+//! im2col over the gemm kernel otherwise, a direct product for 1x1), its two adjoints (input and
+//! weight gradients) as
 //! kernels of their own, and max / average pooling with their adjoints. The autodiff tape
 //! records these as ops (see `autodiff::conv`).
 
