@@ -43,8 +43,9 @@ mod tests;
 
 pub use augment::Augment;
 pub use checkpoint::{
-    init_from_state_dict, load_checkpoint, read_state_dict, save_checkpoint, sha256_hex,
-    Checkpoint, CheckpointState, Preprocessing, PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
+    init_from_state_dict, load_checkpoint, read_state_dict, resume_checkpoint, save_checkpoint,
+    sha256_hex, Checkpoint, CheckpointState, Preprocessing, PENDING_WEIGHTS_FILE, STATE_FILE,
+    WEIGHTS_FILE,
 };
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};

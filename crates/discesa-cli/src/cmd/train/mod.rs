@@ -15,7 +15,8 @@ use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::dist::{Communicator, Timeline};
 use discesa::train::{
-    init_from_state_dict, load_checkpoint, prepare, Console, Observer, Silent, TrainError, Trainer,
+    init_from_state_dict, prepare, resume_checkpoint, Console, Observer, Silent, TrainError,
+    Trainer,
 };
 use dist_report::report_dist;
 use observer::CliObserver;
@@ -220,7 +221,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
         ));
     }
     let resume_from = match (&checkpoint, a.resume) {
-        (Some(dir), true) => Some(load_checkpoint(dir).map_err(fail)?),
+        (Some(dir), true) => Some(resume_checkpoint(dir).map_err(fail)?),
         _ => None,
     };
     let s = match &resume_from {

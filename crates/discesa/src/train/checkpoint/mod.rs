@@ -184,6 +184,16 @@ pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
     })
 }
 
+/// Loads a checkpoint to continue training into it. As the directory's writer, it first
+/// finishes a save that a kill interrupted, so that a resumed run with nothing left to train
+/// still leaves just `model.safetensors` and `state.json`, holding the committed weights.
+pub fn resume_checkpoint(dir: &Path) -> Result<Checkpoint> {
+    if dir.join(STATE_FILE).is_file() {
+        unit::finish_interrupted_save(dir)?;
+    }
+    load_checkpoint(dir)
+}
+
 /// Loads a PyTorch-style state dict (safetensors) into a fresh trainer's parameters and buffers,
 /// failing with the name of any missing, extra or misshapen tensor.
 pub fn init_from_state_dict(trainer: &mut Trainer, path: &Path) -> Result<()> {

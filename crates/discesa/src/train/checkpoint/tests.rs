@@ -229,6 +229,30 @@ fn every_interruption_point_leaves_a_loadable_pair_and_the_next_save_cleans_up()
 }
 
 #[test]
+fn resuming_finishes_an_interrupted_save_even_with_nothing_left_to_train() {
+    let (one, two) = (trained(1), trained(2));
+    let (w1, _) = unit_files(&one);
+    let (w2, s2) = unit_files(&two);
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(d.join(name), bytes).unwrap();
+    // Killed after the commit of epoch 2, before its weights were renamed into place.
+    write(WEIGHTS_FILE, &w1);
+    write(PENDING_WEIGHTS_FILE, &w2);
+    write(STATE_FILE, &s2);
+    let ck = resume_checkpoint(d).unwrap();
+    assert_eq!(ck.state.progress.epochs_done, 2);
+    assert_eq!(ck.weights, two.params().flat());
+    assert_eq!(names(d), [WEIGHTS_FILE, STATE_FILE]);
+    assert_eq!(std::fs::read(d.join(WEIGHTS_FILE)).unwrap(), w2);
+    // Killed before the commit: the uncommitted weights are dropped, the old pair stays.
+    write(PENDING_WEIGHTS_FILE, &w1);
+    let ck = resume_checkpoint(d).unwrap();
+    assert_eq!(ck.weights, two.params().flat());
+    assert_eq!(names(d), [WEIGHTS_FILE, STATE_FILE]);
+}
+
+#[test]
 fn first_save_creates_nested_directories() {
     let dir = TempDir::new().unwrap();
     let d = dir.path().join("runs").join("a");

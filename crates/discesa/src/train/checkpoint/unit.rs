@@ -45,19 +45,27 @@ fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// Finishes or undoes a save that was interrupted: pending weights that `state.json` names are
 /// renamed into place, pending weights it does not name (never committed) are removed, and
-/// temporary files of killed writers are deleted.
-fn finish_interrupted_save(dir: &Path) -> Result<()> {
+/// temporary files of killed writers are deleted. Ranks of one job resuming from a shared
+/// directory may all do this at once: a pending file another one has already moved is done.
+pub(super) fn finish_interrupted_save(dir: &Path) -> Result<()> {
     let pending = dir.join(PENDING_WEIGHTS_FILE);
     if let Some(bytes) = read_if_present(&pending)? {
         let committed = read_state(&dir.join(STATE_FILE))
             .ok()
             .and_then(|s| s.weights_sha256)
             .is_some_and(|digest| digest == sha256_hex(&bytes));
-        if committed {
+        let done = if committed {
             fs::rename(&pending, dir.join(WEIGHTS_FILE))
-                .map_err(|e| FileError::new("replacing", &dir.join(WEIGHTS_FILE), e))?;
         } else {
-            fs::remove_file(&pending).map_err(|e| FileError::new("removing", &pending, e))?;
+            fs::remove_file(&pending)
+        };
+        match done {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if committed => {
+                return Err(FileError::new("replacing", &dir.join(WEIGHTS_FILE), e).into())
+            }
+            Err(e) => return Err(FileError::new("removing", &pending, e).into()),
         }
         sync_dir(dir)?;
     }
