@@ -38,7 +38,7 @@ pub(super) struct Weights<'a> {
 impl Weights<'_> {
     /// Where tap `t` of an input row's weights is.
     #[inline(always)]
-    fn at(&self, t: usize) -> usize {
+    pub(super) fn at(&self, t: usize) -> usize {
         self.tap.map_or(t, |m| m[t])
     }
 }

@@ -6,6 +6,7 @@
 //! one stride-1 problem per phase for the same direct kernel (`Phases`); otherwise strided ones
 //! take their columns from im2col, 1x1 ones straight from the input.
 
+use super::channels::{self, ChannelLanes, Packed};
 use super::direct::{self, Direct, Weights};
 use super::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use super::im2col::{col2im, im2col};
@@ -119,7 +120,7 @@ pub(crate) fn conv2d_forward_then<T: Element>(
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     let threads = threads_for(g.n, g.n * g.o * p * k);
-    let plan = DirectForward::plan::<T>(g);
+    let plan = DirectForward::plan(g, ws);
     // Every path writes each output element (gemm without accumulation, or a copy).
     Tensor::from_fn_overwrite(g.y_shape(), |out| {
         for_images(g.n, out, g.o * p, threads, |i, y| {
@@ -129,7 +130,8 @@ pub(crate) fn conv2d_forward_then<T: Element>(
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let yg = &mut y[grp * og * p..(grp + 1) * og * p];
                 let ep = then.map(|e| e.group(i, grp, g));
-                if !forward_group(xg, wg, yg, g, plan.as_ref(), ep.as_ref()) {
+                let plan = plan.as_ref().map(|p| (p, grp));
+                if !forward_group(xg, wg, yg, g, plan, ep.as_ref()) {
                     if let Some(ep) = &ep {
                         ep.apply(yg, p);
                     }
@@ -147,13 +149,13 @@ fn forward_group<T: Element>(
     wg: &[T],
     yg: &mut [T],
     g: &ConvGeom,
-    plan: Option<&DirectForward>,
+    plan: Option<(&DirectForward, usize)>,
     then: Option<&GroupEpilogue<'_, T>>,
 ) -> bool {
-    if let Some(plan) = plan {
+    if let Some((plan, grp)) = plan {
         if let (Some(xf), Some(wf), Some(yf)) = (T::as_f32(xg), T::as_f32(wg), T::as_f32_mut(yg)) {
             let then = then.map(|e| e.as_f32().expect("f32 like the operands"));
-            plan.run(xf, wf, yf, g, then.as_ref());
+            plan.run(xf, wf, yf, g, grp, then.as_ref());
             return true;
         }
     }
@@ -185,8 +187,16 @@ fn forward_group<T: Element>(
     false
 }
 
-/// How every image's f32 forward runs on the direct kernel, worked out once per call.
-enum DirectForward {
+/// How every image's f32 forward runs on the direct kernels, worked out once per call.
+struct DirectForward {
+    route: Route,
+    /// With output channels in the lanes: where each output sits on the grid, and the packed
+    /// weights of each group, one per phase (one phase for stride 1).
+    channels: Option<(Vec<usize>, Vec<Vec<Packed>>)>,
+}
+
+/// The grid the direct kernels compute on.
+enum Route {
     /// Stride 1 on padded rows, with each tap's shift.
     Padded { pd: Padded, offsets: Vec<usize> },
     /// Strided, over phase planes.
@@ -196,33 +206,128 @@ enum DirectForward {
 impl DirectForward {
     /// `None` where the gemm routes run: `f64`, a CPU without the kernels' instruction sets,
     /// 1x1 stride-1 convolutions (one product), and strided ones `Phases` does not fit.
-    fn plan<T: Element>(g: &ConvGeom) -> Option<Self> {
-        if !lanes::available() || T::as_f32(&[]).is_none() || g.is_pointwise() {
-            None
+    fn plan<T: Element>(g: &ConvGeom, w: &[T]) -> Option<Self> {
+        let w = T::as_f32(w)?;
+        let isa = lanes::isa()?;
+        let route = if g.is_pointwise() {
+            return None;
         } else if g.opt.stride == [1, 1] {
             let pd = Padded::of(g);
             let offsets = pd.tap_offsets(g).collect();
-            Some(DirectForward::Padded { pd, offsets })
+            Route::Padded { pd, offsets }
+        } else if Phases::fit(g) {
+            Route::Phases(Phases::of(g))
         } else {
-            Phases::fit(g).then(|| DirectForward::Phases(Phases::of(g)))
-        }
+            return None;
+        };
+        let (wq, taps): (usize, Vec<Vec<usize>>) = match &route {
+            Route::Padded { pd, .. } => (pd.wp, vec![(0..g.kh * g.kw).collect()]),
+            Route::Phases(ph) => (ph.wq, ph.taps.clone()),
+        };
+        let channels = channel_lanes_pay(isa, g.og()).then(|| {
+            let pos = (0..g.oh)
+                .flat_map(|oy| (0..g.ow).map(move |ox| oy * wq + ox))
+                .collect();
+            let packed = (0..g.opt.groups)
+                .map(|grp| {
+                    let wg = &w[grp * g.og() * g.k()..(grp + 1) * g.og() * g.k()];
+                    taps.iter()
+                        .map(|tap| {
+                            let weights = Weights {
+                                w: wg,
+                                so: g.k(),
+                                si: g.kh * g.kw,
+                                tap: Some(tap),
+                            };
+                            Packed::new(isa, &weights, g.cg(), g.og(), tap.len())
+                        })
+                        .collect()
+                })
+                .collect();
+            (pos, packed)
+        });
+        Some(DirectForward { route, channels })
     }
 
-    /// The forward of one group, `then` applied as the outputs leave the grid.
+    /// The forward of group `grp`, `then` applied as the outputs leave the grid.
     fn run(
         &self,
         xg: &[f32],
         wg: &[f32],
         yg: &mut [f32],
         g: &ConvGeom,
+        grp: usize,
         then: Option<&GroupEpilogue<'_, f32>>,
     ) {
-        match self {
-            DirectForward::Padded { pd, offsets } => {
-                forward_direct(xg, wg, yg, g, pd, offsets, then)
+        let channels = self.channels.as_ref().map(|(pos, packed)| Channels {
+            pos,
+            packed: &packed[grp],
+        });
+        match &self.route {
+            Route::Padded { pd, offsets } => {
+                forward_direct(xg, wg, yg, g, pd, offsets, channels, then)
             }
-            DirectForward::Phases(ph) => ph.forward(xg, wg, yg, g, then),
+            Route::Phases(ph) => ph.forward(xg, wg, yg, g, channels, then),
         }
+    }
+}
+
+/// Whether the kernel with channels in the lanes runs for `channels` output channels (of the
+/// forward, or input channels of the input gradient) rather than the padded-row kernel. With
+/// two vectors of channels or more it computes only real outputs and reads no shifted runs
+/// across cache lines (64 channels on 14×14: a sixth faster here); with fewer, its broadcasts
+/// outnumber its products. `DISCESA_CONV_LANES=<channels>` moves the threshold (for
+/// comparisons).
+fn channel_lanes_pay(isa: lanes::Isa, channels: usize) -> bool {
+    static MIN: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let min = MIN.get_or_init(|| {
+        std::env::var("DISCESA_CONV_LANES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    channels >= min.unwrap_or(2 * isa.width())
+}
+
+/// One group's share of a [`DirectForward`] with output channels in the lanes.
+#[derive(Clone, Copy)]
+struct Channels<'a> {
+    pos: &'a [usize],
+    packed: &'a [Packed],
+}
+
+impl Channels<'_> {
+    /// One pass per phase of the channel kernel over `src` (phases `phase_plane` apart, input
+    /// channels `plane` apart), then the outputs transposed into `yg` through `then`.
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &self,
+        src: &[f32],
+        plane: usize,
+        phase_plane: usize,
+        offsets: &[impl AsRef<[usize]>],
+        g: &ConvGeom,
+        yg: &mut [f32],
+        then: Option<&GroupEpilogue<'_, f32>>,
+    ) {
+        let cpad = self.packed[0].cpad();
+        let n = self.pos.len();
+        with_scratch(Slot::Grid, n * cpad, |out: &mut [f32]| {
+            for (phase, (w, offsets)) in self.packed.iter().zip(offsets).enumerate() {
+                ChannelLanes {
+                    src: &src[phase * phase_plane..],
+                    plane,
+                    offsets: offsets.as_ref(),
+                    pos: self.pos,
+                    w,
+                    add: phase > 0,
+                }
+                .run(out);
+            }
+            channels::transpose_out(&self.packed[0], out, n, yg);
+            if let Some(e) = then {
+                e.apply(yg, g.p());
+            }
+        });
     }
 }
 
@@ -328,6 +433,7 @@ impl Phases {
         wg: &[f32],
         yg: &mut [f32],
         g: &ConvGeom,
+        channels: Option<Channels<'_>>,
         then: Option<&GroupEpilogue<'_, f32>>,
     ) {
         let phases = self.offsets.len();
@@ -339,6 +445,10 @@ impl Phases {
         with_scratch(Slot::Padded, planes + max_off + span, |xq: &mut [f32]| {
             self.split(xg, g, &mut xq[..planes]);
             xq[planes..].fill(0.0);
+            if let Some(ch) = channels {
+                let plane = phases * self.plane();
+                return ch.forward(xq, plane, self.plane(), &self.offsets, g, yg, then);
+            }
             with_scratch(Slot::Grid, g.og() * span, |grid: &mut [f32]| {
                 for (phase, (offsets, taps)) in self.offsets.iter().zip(&self.taps).enumerate() {
                     Direct {
@@ -371,6 +481,7 @@ impl Phases {
 
 /// The stride-1 forward of one group by the direct kernel on padded rows (`offsets`: each tap's
 /// shift): no column matrix. The outputs leave the padded grid through `then`.
+#[allow(clippy::too_many_arguments)]
 fn forward_direct(
     xg: &[f32],
     wg: &[f32],
@@ -378,6 +489,7 @@ fn forward_direct(
     g: &ConvGeom,
     pd: &Padded,
     offsets: &[usize],
+    channels: Option<Channels<'_>>,
     then: Option<&GroupEpilogue<'_, f32>>,
 ) {
     let planes = g.cg() * pd.plane();
@@ -386,6 +498,17 @@ fn forward_direct(
     with_scratch(Slot::Padded, planes + direct::LANES, |xp: &mut [f32]| {
         pad_into(xg, g, pd, &mut xp[..planes]);
         xp[planes..].fill(0.0);
+        if let Some(ch) = channels {
+            return ch.forward(
+                xp,
+                pd.plane(),
+                0,
+                std::slice::from_ref(&offsets),
+                g,
+                yg,
+                then,
+            );
+        }
         with_scratch(Slot::Grid, g.og() * span, |grid: &mut [f32]| {
             Direct {
                 src: xp,
@@ -418,6 +541,7 @@ pub(crate) fn conv2d_input_grad<T: Element>(
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
     let plane = g.h * g.w;
     let threads = threads_for(g.n, g.n * g.o * p * k);
+    let channels = InputGradChannels::plan(g, ws);
     // The padded-row and pointwise paths write each input-gradient element; col2im adds into
     // zeros.
     let fill = |out: &mut [T]| {
@@ -427,7 +551,8 @@ pub(crate) fn conv2d_input_grad<T: Element>(
                 let gg = &gi[grp * og * p..(grp + 1) * og * p];
                 let wg = &ws[grp * og * k..(grp + 1) * og * k];
                 let xg = &mut xi[grp * cg * plane..(grp + 1) * cg * plane];
-                input_grad_group(gg, wg, xg, g);
+                let ch = channels.as_ref().map(|c| (&c.pos[..], &c.packed[grp]));
+                input_grad_group(gg, wg, xg, g, ch);
             }
         });
     };
@@ -438,8 +563,53 @@ pub(crate) fn conv2d_input_grad<T: Element>(
     }
 }
 
-/// One group of one image of the input gradient: `xg = col2im(wgᵀ · gg)`.
-fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) {
+/// The stride-1 f32 input gradient with input channels in the lanes: where each input sits on
+/// the kernel's grid and the transposed weights of each group, packed once per call.
+struct InputGradChannels {
+    pos: Vec<usize>,
+    packed: Vec<Packed>,
+}
+
+impl InputGradChannels {
+    fn plan<T: Element>(g: &ConvGeom, w: &[T]) -> Option<Self> {
+        let w = T::as_f32(w)?;
+        let isa = lanes::isa()?;
+        if g.is_pointwise() || g.opt.stride != [1, 1] {
+            return None;
+        }
+        let pd = Padded::of(g);
+        if !channel_lanes_pay(isa, g.cg()) {
+            return None;
+        }
+        let pw = g.opt.padding[1];
+        let pos = (0..g.h)
+            .flat_map(|y| (0..g.w).map(move |x| y * pd.wp + pw + x))
+            .collect();
+        let taps = g.kh * g.kw;
+        let packed = (0..g.opt.groups)
+            .map(|grp| {
+                let weights = Weights {
+                    w: &w[grp * g.og() * g.k()..(grp + 1) * g.og() * g.k()],
+                    so: taps,
+                    si: g.k(),
+                    tap: None,
+                };
+                Packed::new(isa, &weights, g.og(), g.cg(), taps)
+            })
+            .collect();
+        Some(InputGradChannels { pos, packed })
+    }
+}
+
+/// One group of one image of the input gradient: `xg = col2im(wgᵀ · gg)`; `channels` (the
+/// positions and packed weights of an [`InputGradChannels`]) takes the channel-lanes kernel.
+fn input_grad_group<T: Element>(
+    gg: &[T],
+    wg: &[T],
+    xg: &mut [T],
+    g: &ConvGeom,
+    channels: Option<(&[usize], &Packed)>,
+) {
     let (og, k, p) = (g.og(), g.k(), g.p());
     let prod = |gy: &[T], n: usize, col: &mut [T]| {
         // SAFETY: wgᵀ is k×og, gy is og×n, col is k×n, all distinct buffers.
@@ -453,7 +623,7 @@ fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) 
             if let (Some(gf), Some(wf), Some(xf)) =
                 (T::as_f32(gg), T::as_f32(wg), T::as_f32_mut(xg))
             {
-                return input_grad_direct(gf, wf, xf, g, &pd);
+                return input_grad_direct(gf, wf, xf, g, &pd, channels);
             }
         }
         with_scratch(Slot::Grid, og * pd.len, |grid| {
@@ -479,7 +649,14 @@ fn input_grad_group<T: Element>(gg: &[T], wg: &[T], xg: &mut [T], g: &ConvGeom) 
 /// `xp[c, u] = Σ_{o, t} w[o, c, t] · grid[o, u − off_t]` is a correlation of the output gradient
 /// on padded rows (with `max_off` zeros on both sides) with the transposed weights and the
 /// mirrored offsets `max_off − off_t`. Only the rows inside the padding are computed.
-fn input_grad_direct(gg: &[f32], wg: &[f32], xg: &mut [f32], g: &ConvGeom, pd: &Padded) {
+fn input_grad_direct(
+    gg: &[f32],
+    wg: &[f32],
+    xg: &mut [f32],
+    g: &ConvGeom,
+    pd: &Padded,
+    channels: Option<(&[usize], &Packed)>,
+) {
     let (og, cg, p) = (g.og(), g.cg(), g.p());
     let taps: Vec<usize> = pd.tap_offsets(g).collect();
     let max_off = taps.iter().copied().max().unwrap_or(0);
@@ -503,6 +680,20 @@ fn input_grad_direct(gg: &[f32], wg: &[f32], xg: &mut [f32], g: &ConvGeom, pd: &
                 r[max_off + pd.len..].fill(0.0);
             }
             grid[og * row..].fill(0.0);
+            if let Some((pos, w)) = channels {
+                return with_scratch(Slot::Padded, pos.len() * w.cpad(), |out: &mut [f32]| {
+                    ChannelLanes {
+                        src: &grid[first..],
+                        plane: row,
+                        offsets: &offsets,
+                        pos,
+                        w,
+                        add: false,
+                    }
+                    .run(out);
+                    channels::transpose_out(w, out, pos.len(), xg);
+                });
+            }
             with_scratch(Slot::Padded, cg * span, |xp: &mut [f32]| {
                 Direct {
                     src: &grid[first..],

@@ -20,6 +20,18 @@ pub(super) enum Isa {
     Avx2,
 }
 
+impl Isa {
+    /// Floats per vector register.
+    pub(super) fn width(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => 16,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => 8,
+        }
+    }
+}
+
 pub(super) fn isa() -> Option<Isa> {
     #[cfg(target_arch = "x86_64")]
     {

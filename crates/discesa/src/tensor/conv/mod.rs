@@ -5,6 +5,7 @@
 //! kernels of their own, and max / average pooling with their adjoints. The autodiff tape
 //! records these as ops (see `autodiff::conv`).
 
+mod channels;
 mod direct;
 mod gemm_serial;
 mod geometry;

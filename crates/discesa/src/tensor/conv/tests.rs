@@ -119,6 +119,11 @@ fn conv_matches_the_definition_across_options() {
     // Strided ones wide enough for whole register blocks of the phase planes.
     check_conv([2, 5, 29, 28], [7, 5, 3, 3], opts(2, 1, 1, 1), 13);
     check_conv([1, 3, 20, 23], [4, 3, 4, 3], opts(3, 0, 1, 1), 14);
+    // Enough channels for the kernel with channels in the lanes (forward and input gradient),
+    // counts that leave partial vectors, groups, and a strided one over its phase planes.
+    check_conv([2, 40, 7, 7], [40, 40, 3, 3], opts(1, 1, 1, 1), 15);
+    check_conv([1, 8, 6, 6], [70, 4, 3, 3], opts(1, 1, 1, 2), 16);
+    check_conv([1, 16, 14, 14], [34, 16, 3, 3], opts(2, 1, 1, 1), 17);
 }
 
 /// `conv2d_then` equals the convolution followed by the bias, the shortcut and the ReLU done
@@ -159,6 +164,8 @@ fn conv_epilogue_equals_the_separate_ops() {
         ([2, 4, 14, 14], [6, 2, 3, 3], opts(1, 1, 1, 2)),
         ([2, 3, 7, 6], [4, 3, 3, 3], opts(2, 1, 1, 1)),
         ([2, 6, 5, 5], [4, 6, 1, 1], Conv2dOptions::default()),
+        ([2, 33, 7, 7], [40, 33, 3, 3], opts(1, 1, 1, 1)),
+        ([1, 16, 14, 14], [64, 16, 3, 3], opts(2, 1, 1, 1)),
     ] {
         check_epilogue::<f64>(x, w, o, 1e-12);
         check_epilogue::<f32>(x, w, o, 1e-5);

@@ -1,0 +1,419 @@
+//! A direct convolution kernel with the output channels in the vector lanes (f32, AVX-512 or
+//! AVX2 + FMA), for layers with many channels on small planes.
+//!
+//! The padded-row kernel (`direct`) puts output columns in the lanes: on a 7×7 plane with
+//! padded rows of 9 it computes 64 columns for 49 outputs, and its loads of shifted runs
+//! straddle cache lines. Here a register block is `PX` output positions × `CV` vectors of output
+//! channels: each (input channel, tap) step loads `CV` vectors of packed weights (aligned) and
+//! broadcasts one input value per position, and only the real positions are computed. The
+//! outputs come out position-major, `[positions, cpad]`, for the caller to transpose.
+//!
+//! The operation is `out[j, o] = Σ_{i, t} w(o, i, t) · src[i·plane + off[t] + pos[j]]`.
+
+use super::direct::Weights;
+#[cfg(target_arch = "x86_64")]
+use super::lanes::{Avx2, Avx512};
+use super::lanes::{Isa, Lane};
+
+/// A cache line of floats: the packed weights' unit, so every packed row starts on a line.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; 16]);
+
+/// Weights packed as `[cin, taps, cpad]`: for each (input channel, tap) the weights of every
+/// output channel side by side, zero from `cout` to `cpad` (a whole number of vectors).
+pub(super) struct Packed {
+    lines: Vec<Line>,
+    cin: usize,
+    taps: usize,
+    cout: usize,
+    cpad: usize,
+    isa: Isa,
+}
+
+impl Packed {
+    /// Packs `w(o, i, t)` (addressed as [`Weights`] says) for `isa`'s vector width.
+    pub(super) fn new(isa: Isa, w: &Weights<'_>, cin: usize, cout: usize, taps: usize) -> Self {
+        let cpad = cout.div_ceil(isa.width()) * isa.width();
+        let len = cin * taps * cpad;
+        let mut lines = vec![Line([0.0; 16]); len.div_ceil(16)];
+        let flat = Self::floats_mut(&mut lines);
+        for i in 0..cin {
+            for t in 0..taps {
+                let row = &mut flat[(i * taps + t) * cpad..][..cout];
+                for (o, v) in row.iter_mut().enumerate() {
+                    *v = w.w[o * w.so + i * w.si + w.at(t)];
+                }
+            }
+        }
+        Packed {
+            lines,
+            cin,
+            taps,
+            cout,
+            cpad,
+            isa,
+        }
+    }
+
+    fn floats_mut(lines: &mut [Line]) -> &mut [f32] {
+        // SAFETY: `Line` is 16 `f32` with no padding (repr(C), size 64).
+        unsafe {
+            std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<f32>(), lines.len() * 16)
+        }
+    }
+
+    fn floats(&self) -> &[f32] {
+        // SAFETY: as in `floats_mut`.
+        unsafe {
+            std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.lines.len() * 16)
+        }
+    }
+
+    /// The row stride of the outputs: `cout` rounded up to whole vectors.
+    pub(super) fn cpad(&self) -> usize {
+        self.cpad
+    }
+}
+
+/// One call's operands: `w.cin` input planes `plane` apart in `src`, one shift per tap in
+/// `offsets` (as many as the packed taps), outputs at the positions `pos`; added to `out` with
+/// `add`, written over it otherwise.
+pub(super) struct ChannelLanes<'a> {
+    pub src: &'a [f32],
+    pub plane: usize,
+    pub offsets: &'a [usize],
+    pub pos: &'a [usize],
+    pub w: &'a Packed,
+    pub add: bool,
+}
+
+/// Input channels per pass over the positions: their packed weights (~24 KiB) stay in L1.
+fn channels_per_pass(w: &Packed) -> usize {
+    (24 * 1024 / (w.taps * w.cpad * 4).max(1)).clamp(1, w.cin.max(1))
+}
+
+impl ChannelLanes<'_> {
+    /// Writes (or adds to) `out[j·cpad + o]` for every position `j` and `o < cpad`; the
+    /// channels from `cout` on hold zeros (or what they held, with `add`).
+    ///
+    /// Panics if `src` or `out` are too short for the reads and writes this implies.
+    pub(super) fn run(&self, out: &mut [f32]) {
+        self.check(out);
+        if !self.pos.is_empty() && self.w.cin > 0 {
+            // SAFETY: checked; the packed weights were made for an instruction set this CPU has.
+            unsafe { self.run_on(out) };
+        }
+    }
+
+    fn check(&self, out: &[f32]) {
+        assert_eq!(self.offsets.len(), self.w.taps);
+        assert!(out.len() >= self.pos.len() * self.w.cpad);
+        if self.pos.is_empty() || self.w.cin == 0 {
+            return;
+        }
+        let far = self.pos.iter().max().unwrap() + self.offsets.iter().max().unwrap_or(&0);
+        assert!(self.src.len() > (self.w.cin - 1) * self.plane + far);
+    }
+
+    /// # Safety
+    /// [`ChannelLanes::check`] passed, there are positions and input channels, and the CPU has
+    /// the packed weights' instruction set.
+    unsafe fn run_on(&self, out: &mut [f32]) {
+        let out = out.as_mut_ptr();
+        // SAFETY: forwarded.
+        unsafe {
+            match self.w.isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => run_avx512(self, out),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => run_avx2(self, out),
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl")]
+unsafe fn run_avx512(d: &ChannelLanes<'_>, out: *mut f32) {
+    // Up to 4 channel vectors × 6 positions (24 accumulators, 4 weights, a broadcast); fewer
+    // channel vectors take more positions.
+    let nv = d.w.cpad / Avx512::WIDTH;
+    // SAFETY: forwarded; every column block stays below `cpad`.
+    unsafe {
+        sweep_columns(d, nv, |v0, left, i0, i1| match left {
+            1 => sweep::<Avx512, 1, 8>(d, out, v0, i0, i1),
+            2 => sweep::<Avx512, 2, 8>(d, out, v0, i0, i1),
+            3 => sweep::<Avx512, 3, 7>(d, out, v0, i0, i1),
+            _ => sweep::<Avx512, 4, 6>(d, out, v0, i0, i1),
+        })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2(d: &ChannelLanes<'_>, out: *mut f32) {
+    // 2 channel vectors × 6 positions: 12 accumulators, 2 weights, a broadcast.
+    let nv = d.w.cpad / Avx2::WIDTH;
+    // SAFETY: forwarded; every column block stays below `cpad`.
+    unsafe {
+        sweep_columns(d, nv, |v0, left, i0, i1| match left {
+            1 => sweep::<Avx2, 1, 8>(d, out, v0, i0, i1),
+            _ => sweep::<Avx2, 2, 6>(d, out, v0, i0, i1),
+        })
+    }
+}
+
+/// Passes over blocks of input channels, and inside each over blocks of channel vectors:
+/// `block(v0, left, i0, i1)` handles vectors from `v0` (`left` of them remain) and returns how
+/// many it took.
+#[inline(always)]
+unsafe fn sweep_columns(
+    d: &ChannelLanes<'_>,
+    nv: usize,
+    mut block: impl FnMut(usize, usize, usize, usize) -> usize,
+) {
+    let step = channels_per_pass(d.w);
+    let mut i0 = 0;
+    while i0 < d.w.cin {
+        let i1 = (i0 + step).min(d.w.cin);
+        let mut v0 = 0;
+        while v0 < nv {
+            v0 += block(v0, nv - v0, i0, i1);
+        }
+        i0 = i1;
+    }
+}
+
+/// Every position block for channel vectors `v0..v0 + CV` and input channels `i0..i1`; returns
+/// `CV`.
+#[inline(always)]
+unsafe fn sweep<L: Lane, const CV: usize, const PX: usize>(
+    d: &ChannelLanes<'_>,
+    out: *mut f32,
+    v0: usize,
+    i0: usize,
+    i1: usize,
+) -> usize {
+    let n = d.pos.len();
+    let load = d.add || i0 > 0;
+    let mut j = 0;
+    while j < n {
+        let px = PX.min(n - j);
+        macro_rules! dispatch {
+            ($($p:literal),*) => {
+                match px {
+                    $($p if $p <= PX => block::<L, CV, $p>(d, out, v0, j, i0, i1, load),)*
+                    _ => unreachable!("at most PX positions"),
+                }
+            };
+        }
+        // SAFETY: forwarded; `j + px ≤ n`.
+        unsafe { dispatch!(1, 2, 3, 4, 5, 6, 7, 8) };
+        j += px;
+    }
+    CV
+}
+
+/// One register block: positions `j..j + P`, channel vectors `v0..v0 + CV`, accumulated over
+/// input channels `i0..i1` and every tap (on top of `out` when `load`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block<L: Lane, const CV: usize, const P: usize>(
+    d: &ChannelLanes<'_>,
+    out: *mut f32,
+    v0: usize,
+    j: usize,
+    i0: usize,
+    i1: usize,
+    load: bool,
+) {
+    let (cpad, taps) = (d.w.cpad, d.w.taps);
+    // SAFETY (whole body): `check` bounds every position, tap and channel read here, and `out`
+    // holds `n · cpad` floats.
+    unsafe {
+        let o = |p: usize, c: usize| out.add((j + p) * cpad + (v0 + c) * L::WIDTH);
+        let mut acc = [[L::zero(); CV]; P];
+        if load {
+            for (p, row) in acc.iter_mut().enumerate() {
+                for (c, a) in row.iter_mut().enumerate() {
+                    *a = L::load(o(p, c));
+                }
+            }
+        }
+        let src = d.src.as_ptr();
+        let mut at = [src; P];
+        for (p, a) in at.iter_mut().enumerate() {
+            *a = src.add(d.pos[j + p]);
+        }
+        let w = d.w.floats().as_ptr().add(v0 * L::WIDTH);
+        for i in i0..i1 {
+            let wi = w.add(i * taps * cpad);
+            let si = i * d.plane;
+            for (t, &off) in d.offsets.iter().enumerate() {
+                let wt = wi.add(t * cpad);
+                let mut wv = [L::zero(); CV];
+                for (c, v) in wv.iter_mut().enumerate() {
+                    *v = L::load(wt.add(c * L::WIDTH));
+                }
+                for (p, row) in acc.iter_mut().enumerate() {
+                    let x = L::splat(at[p].add(si + off));
+                    for (a, &wc) in row.iter_mut().zip(&wv) {
+                        *a = L::fma(wc, x, *a);
+                    }
+                }
+            }
+        }
+        for (p, row) in acc.iter().enumerate() {
+            for (c, &a) in row.iter().enumerate() {
+                L::store(o(p, c), a);
+            }
+        }
+    }
+}
+
+/// `out` `[n, cpad]` (position-major, from [`ChannelLanes::run`] with `w`) into `y`
+/// `[cout, n]`: 8×8 tiles transposed in registers, the edges one by one.
+pub(super) fn transpose_out(w: &Packed, out: &[f32], n: usize, y: &mut [f32]) {
+    let (cpad, cout) = (w.cpad, w.cout);
+    assert!(out.len() >= n * cpad && y.len() >= n * cout);
+    let (nj, no) = (n / 8 * 8, cout / 8 * 8);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: both instruction sets of the packed weights include AVX2; the tiles lie inside
+    // `out` and `y` (asserted above).
+    unsafe {
+        transpose_tiles(out.as_ptr(), cpad, y.as_mut_ptr(), n, nj, no)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (nj, no) = (0, 0);
+    for j in 0..n {
+        let from = if j < nj { no } else { 0 };
+        for o in from..cout {
+            y[o * n + j] = out[j * cpad + o];
+        }
+    }
+}
+
+/// The 8×8 tiles of [`transpose_out`] for positions below `nj` and channels below `no`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_tiles(
+    out: *const f32,
+    cpad: usize,
+    y: *mut f32,
+    n: usize,
+    nj: usize,
+    no: usize,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller keeps every tile inside both buffers.
+    unsafe {
+        for j in (0..nj).step_by(8) {
+            for o in (0..no).step_by(8) {
+                let r = |k: usize| _mm256_loadu_ps(out.add((j + k) * cpad + o));
+                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
+                let (r4, r5, r6, r7) = (r(4), r(5), r(6), r(7));
+                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let st = |k: usize, v: __m256| _mm256_storeu_ps(y.add((o + k) * n + j), v);
+                st(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+                st(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+                st(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+                st(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+                st(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+                st(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+                st(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+                st(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lanes::cpu_isas;
+    use super::*;
+
+    /// The kernel against the sum it defines, for channel counts that leave partial vectors
+    /// and position counts that leave partial blocks, written and added.
+    #[test]
+    fn channel_lanes_kernel_equals_its_definition() {
+        for (cin, cout, plane, offsets, npos) in [
+            (3, 64, 81, vec![0, 1, 2, 9, 10, 11, 18, 19, 20], 49),
+            (40, 32, 256, vec![0, 1, 2, 16, 17, 18, 32, 33, 34], 196),
+            (5, 20, 50, vec![0, 7], 13),
+            (2, 88, 30, vec![3], 1),
+        ] {
+            let taps = offsets.len();
+            let max_off = *offsets.iter().max().unwrap();
+            let pos: Vec<usize> = (0..npos).map(|j| (j * 5) % (plane - max_off)).collect();
+            let src: Vec<f32> = (0..cin * plane)
+                .map(|j| ((j * 7919) % 23) as f32 / 23.0 - 0.5)
+                .collect();
+            let w: Vec<f32> = (0..cout * cin * taps)
+                .map(|j| ((j * 104729) % 17) as f32 / 17.0 - 0.5)
+                .collect();
+            let reversed: Vec<usize> = (0..taps).rev().collect();
+            for (&isa, add) in cpu_isas().iter().flat_map(|i| [(i, false), (i, true)]) {
+                let weights = Weights {
+                    w: &w,
+                    so: cin * taps,
+                    si: taps,
+                    tap: add.then_some(&reversed[..]),
+                };
+                let packed = Packed::new(isa, &weights, cin, cout, taps);
+                let cpad = packed.cpad();
+                assert!(cpad >= cout && cpad.is_multiple_of(isa.width()));
+                let start = if add { 1.0 } else { f32::NAN };
+                let mut out = vec![start; npos * cpad];
+                ChannelLanes {
+                    src: &src,
+                    plane,
+                    offsets: &offsets,
+                    pos: &pos,
+                    w: &packed,
+                    add,
+                }
+                .run(&mut out);
+                for (j, &at) in pos.iter().enumerate() {
+                    for o in 0..cpad {
+                        let mut want = if add { 1.0 } else { 0.0f64 };
+                        for i in 0..cin {
+                            for (t, &off) in offsets.iter().enumerate() {
+                                let wt = if add { reversed[t] } else { t };
+                                let wo = if o < cout {
+                                    w[(o * cin + i) * taps + wt]
+                                } else {
+                                    0.0
+                                };
+                                want += f64::from(wo) * f64::from(src[i * plane + off + at]);
+                            }
+                        }
+                        let got = f64::from(out[j * cpad + o]);
+                        assert!(
+                            (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                            "{isa:?}: cin {cin} cout {cout} at ({j}, {o}): {got} vs {want}"
+                        );
+                    }
+                }
+                let mut y = vec![0.0; cout * npos];
+                transpose_out(&packed, &out, npos, &mut y);
+                for j in 0..npos {
+                    for o in 0..cout {
+                        assert_eq!(y[o * npos + j], out[j * cpad + o]);
+                    }
+                }
+            }
+        }
+    }
+}
