@@ -5,6 +5,8 @@
 //! padded rows. The f32 forward of a strided convolution splits the input into phase planes,
 //! one stride-1 problem per phase for the same direct kernel (`Phases`); otherwise strided ones
 //! take their columns from im2col, 1x1 ones straight from the input.
+//! Layers with enough channels run the forward and the input gradient on the kernel with the
+//! channels in the lanes (`channels`) over the same padded rows or phase planes.
 
 use super::channels::{self, ChannelLanes, Packed};
 use super::direct::{self, Direct, Weights};
