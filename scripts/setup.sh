@@ -20,7 +20,10 @@ mpi_need=()
 command -v mpirun >/dev/null 2>&1 || mpi_need+=(openmpi-bin)
 [ -e /usr/include/x86_64-linux-gnu/openmpi/mpi.h ] || [ -n "$(find /usr/include /usr/lib -name mpi.h -path '*openmpi*' -print -quit 2>/dev/null)" ] \
   || mpi_need+=(libopenmpi-dev)
-[ -n "$(find /usr/lib /usr/lib64 -name 'libclang*.so*' -print -quit 2>/dev/null)" ] || mpi_need+=(libclang-dev)
+# bindgen loads libclang.so* or libclang-<version>.so*; libclang-cpp (which other packages pull
+# in) is not it.
+[ -n "$(find /usr/lib /usr/lib64 \( -name 'libclang.so*' -o -name 'libclang-[0-9]*.so*' \) -print -quit 2>/dev/null)" ] \
+  || mpi_need+=(libclang-dev)
 if [ ${#mpi_need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
