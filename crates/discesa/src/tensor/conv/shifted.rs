@@ -55,20 +55,76 @@ impl Padded {
 /// Copies one group `src` `[cg, h, w]` into `dst` `[cg, hp, wp]` with zeros around it.
 pub(super) fn pad_into<T: Element>(src: &[T], g: &ConvGeom, pd: &Padded, dst: &mut [T]) {
     let [ph, pw] = g.opt.padding;
+    let chunked = pd.wp >= CHUNK && pw <= CHUNK && g.w >= CHUNK;
     for (s, d) in src
         .chunks_exact(g.h * g.w)
         .zip(dst.chunks_exact_mut(pd.plane()))
     {
-        d[..ph * pd.wp].fill(T::zero());
-        d[(ph + g.h) * pd.wp..].fill(T::zero());
-        for (sr, dr) in s
-            .chunks_exact(g.w)
-            .zip(d[ph * pd.wp..].chunks_exact_mut(pd.wp))
-        {
-            dr[..pw].fill(T::zero());
-            dr[pw..pw + g.w].copy_from_slice(sr);
-            dr[pw + g.w..].fill(T::zero());
+        let (top, rest) = d.split_at_mut(ph * pd.wp);
+        let (rows, bottom) = rest.split_at_mut(g.h * pd.wp);
+        zero(top);
+        zero(bottom);
+        for (sr, dr) in s.chunks_exact(g.w).zip(rows.chunks_exact_mut(pd.wp)) {
+            if chunked {
+                pad_row_chunked(sr, pw, dr);
+            } else {
+                dr[..pw].fill(T::zero());
+                dr[pw..pw + g.w].copy_from_slice(sr);
+                dr[pw + g.w..].fill(T::zero());
+            }
         }
+    }
+}
+
+/// Elements per fixed-size copy: short rows would otherwise cost a `memcpy` / `memset` call
+/// each, which took 5 % of a 64-channel 14×14 forward.
+const CHUNK: usize = 8;
+
+/// `dr = [0; pw] ++ sr ++ [0; …]` by fixed-size stores only (`sr.len() ≥ CHUNK`, at most
+/// `CHUNK` zeros on either side): the zero chunks at both ends first, then the row in
+/// chunks, the last one ending at the row's end (overlapping the one before it).
+#[inline(always)]
+fn pad_row_chunked<T: Element>(sr: &[T], pw: usize, dr: &mut [T]) {
+    let (n, wp) = (sr.len(), dr.len());
+    debug_assert!(n >= CHUNK && pw <= CHUNK && wp - pw - n <= CHUNK);
+    set_chunk(dr, 0, &[T::zero(); CHUNK]);
+    set_chunk(dr, wp - CHUNK, &[T::zero(); CHUNK]);
+    let data = &mut dr[pw..pw + n];
+    let mut i = 0;
+    while i + CHUNK <= n {
+        set_chunk(data, i, chunk(sr, i));
+        i += CHUNK;
+    }
+    if i < n {
+        set_chunk(data, n - CHUNK, chunk(sr, n - CHUNK));
+    }
+}
+
+#[inline(always)]
+fn chunk<T: Element>(s: &[T], at: usize) -> &[T; CHUNK] {
+    s[at..at + CHUNK].try_into().expect("CHUNK elements")
+}
+
+#[inline(always)]
+fn set_chunk<T: Element>(d: &mut [T], at: usize, v: &[T; CHUNK]) {
+    let d: &mut [T; CHUNK] = (&mut d[at..at + CHUNK]).try_into().expect("CHUNK elements");
+    *d = *v;
+}
+
+/// Zeros `d`, whole chunks at a time where it is long enough.
+fn zero<T: Element>(d: &mut [T]) {
+    if d.len() < CHUNK {
+        d.fill(T::zero());
+        return;
+    }
+    let n = d.len();
+    let mut i = 0;
+    while i + CHUNK <= n {
+        set_chunk(d, i, &[T::zero(); CHUNK]);
+        i += CHUNK;
+    }
+    if i < n {
+        set_chunk(d, n - CHUNK, &[T::zero(); CHUNK]);
     }
 }
 
@@ -153,6 +209,38 @@ pub(super) fn expand<T: Element>(y: &[T], g: &ConvGeom, pd: &Padded, grid: &mut 
             gr[at..at + g.ow].copy_from_slice(s);
             let end = (at + pd.wp).min(pd.len);
             gr[at + g.ow..end].fill(T::zero());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunked_row_equals_zeros_around_the_row() {
+        for n in CHUNK..=3 * CHUNK + 1 {
+            for pw in 0..=CHUNK {
+                let sr: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+                for extra in (0..3).filter(|e| pw + e <= CHUNK) {
+                    let wp = n + 2 * pw + extra;
+                    let mut dr = vec![f32::NAN; wp];
+                    pad_row_chunked(&sr, pw, &mut dr);
+                    let want: Vec<f32> = (0..wp)
+                        .map(|j| if j >= pw && j < pw + n { sr[j - pw] } else { 0.0 })
+                        .collect();
+                    assert_eq!(dr, want, "row {n}, padding {pw}, width {wp}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_clears_every_length() {
+        for n in 0..3 * CHUNK {
+            let mut d = vec![1.0f64; n];
+            zero(&mut d);
+            assert!(d.iter().all(|&v| v == 0.0), "length {n}");
         }
     }
 }
