@@ -227,7 +227,13 @@ mod tests {
                     let mut dr = vec![f32::NAN; wp];
                     pad_row_chunked(&sr, pw, &mut dr);
                     let want: Vec<f32> = (0..wp)
-                        .map(|j| if j >= pw && j < pw + n { sr[j - pw] } else { 0.0 })
+                        .map(|j| {
+                            if j >= pw && j < pw + n {
+                                sr[j - pw]
+                            } else {
+                                0.0
+                            }
+                        })
                         .collect();
                     assert_eq!(dr, want, "row {n}, padding {pw}, width {wp}");
                 }
