@@ -54,10 +54,10 @@ pub struct LocalComm {
     seq: u64,
 }
 
-fn sum_parts(parts: &[Payload]) -> Payload {
-    match &parts[0] {
-        Payload::F32(first) => {
-            let mut acc = first.clone();
+/// Sums the parts in rank order into rank 0's buffer, which is taken over rather than copied.
+fn sum_parts(parts: &mut [Payload]) -> Payload {
+    match std::mem::replace(&mut parts[0], Payload::None) {
+        Payload::F32(mut acc) => {
             for p in &parts[1..] {
                 if let Payload::F32(v) = p {
                     acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
@@ -65,8 +65,7 @@ fn sum_parts(parts: &[Payload]) -> Payload {
             }
             Payload::F32(acc)
         }
-        Payload::F64(first) => {
-            let mut acc = first.clone();
+        Payload::F64(mut acc) => {
             for p in &parts[1..] {
                 if let Payload::F64(v) = p {
                     acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
@@ -177,7 +176,7 @@ impl LocalComm {
                     self.shared.wake.notify_all();
                     return Self::check(&board).map(|_| seq);
                 }
-                Combine::Sum => sum_parts(&slot.parts),
+                Combine::Sum => sum_parts(&mut slot.parts),
                 Combine::From(root) => std::mem::replace(&mut slot.parts[root], Payload::None),
                 Combine::Nothing => Payload::None,
             };

@@ -7,8 +7,10 @@ use gemm::Parallelism;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-/// Work (m·n·k) above which a product is split over threads.
-const PARALLEL_WORK: usize = 1 << 22;
+/// Work (m·n·k) above which a product is split over threads. Below ~16 M the threads' wake-up
+/// costs more than the second core brings: the 784-256-256-10 step at batch 64 (a 12.8 M
+/// product) ran at 34–48k samples/s on two threads and 85k on one (`discesa bench --threads 2`).
+const PARALLEL_WORK: usize = 1 << 24;
 
 /// `dst = op(a) · op(b)` (or `dst += ...` if `accumulate`), for row-major buffers, where
 /// `op(x)` is `xᵀ` when the matching flag is set. `a` is `m×k` (`k×m` if transposed), `b` is
