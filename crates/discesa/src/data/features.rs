@@ -30,10 +30,12 @@ pub(crate) struct Affine {
     pub(crate) std: Vec<f32>,
 }
 
-/// `b / 255` for every byte, computed once: a table lookup gives the same bits as the division.
-fn byte_table() -> &'static [f32; 256] {
-    static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| std::array::from_fn(|b| f32::from(b as u8) / 255.0))
+/// `b / 255` for every byte of `src` into `dst`: a correctly rounded division (the same bits
+/// whichever way it is computed), in a loop the compiler vectorises.
+fn scale_bytes(dst: &mut [f32], src: &[u8]) {
+    for (d, &b) in dst.iter_mut().zip(src) {
+        *d = f32::from(b) / 255.0;
+    }
 }
 
 /// Where a data set's logical rows live in a shared [`Store`].
@@ -78,12 +80,7 @@ impl FeatureView {
             let p = self.physical(r);
             match &*self.store {
                 Store::F32(v) => dst.copy_from_slice(&v[p * f..(p + 1) * f]),
-                Store::U8(v) => {
-                    let t = byte_table();
-                    for (d, &b) in dst.iter_mut().zip(&v[p * f..(p + 1) * f]) {
-                        *d = t[usize::from(b)];
-                    }
-                }
+                Store::U8(v) => scale_bytes(dst, &v[p * f..(p + 1) * f]),
             }
             if let Some(a) = &self.affine {
                 for ((d, m), s) in dst.iter_mut().zip(&a.mean).zip(&a.std) {

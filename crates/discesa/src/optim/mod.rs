@@ -27,7 +27,7 @@ mod validate;
 mod testutil;
 
 pub use adam::{Adam, AdamConfig};
-pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use clip::{clip_grad_norm, clip_grad_value, grad_norm, sum_squares};
 pub use error::OptimError;
 pub use factory::{build, build_named, from_state, OptimOptions};
 pub use float::OptimFloat;

@@ -4,7 +4,7 @@
 use super::{BatchLoss, GradReady, Result, TrainError, Trainer};
 use crate::data::Dataset;
 use crate::nn::{mix, ForwardCtx};
-use crate::optim::clip_grad_norm;
+use crate::optim::{clip_grad_norm, sum_squares};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -164,11 +164,7 @@ impl Trainer {
     ) -> Result<()> {
         let mut bad = Vec::new();
         for (i, (name, ranges)) in self.layers.iter().enumerate() {
-            let ss: f64 = ranges
-                .iter()
-                .flat_map(|r| &grads[r.clone()])
-                .map(|&g| f64::from(g) * f64::from(g))
-                .sum();
+            let ss: f64 = ranges.iter().map(|r| sum_squares(&grads[r.clone()])).sum();
             if !ss.is_finite() {
                 bad.push(name.clone());
             }
