@@ -18,6 +18,20 @@ fn keep_freed_pages() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
+/// A closed pipe on stdout (`discesa bench | head -1`) ends the process quietly, as it ends
+/// `cat` or `grep`, instead of a panic in `println!`. Not for `serve`, whose sockets must not
+/// take the process down, nor under an MPI launcher, whose transports handle the signal.
+fn quiet_on_closed_pipe(command: &Command) {
+    if matches!(command, Command::Serve(_)) || discesa::dist::mpi_rank().is_some() {
+        return;
+    }
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 mod cmd;
 mod fail;
 
@@ -67,6 +81,7 @@ fn main() {
             std::process::exit(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    quiet_on_closed_pipe(&cli.command);
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Bench(a) => cmd::bench::run(a),
