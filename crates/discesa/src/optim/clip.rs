@@ -17,18 +17,16 @@ const LANES: usize = 8;
 /// depends only on the values, never on timing).
 pub fn sum_squares<T: OptimFloat>(xs: &[T]) -> f64 {
     let mut acc = [0f64; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
+    let mut add = |run: &[T]| {
+        for (a, &x) in acc.iter_mut().zip(run) {
             let x = widen(x);
             *a += x * x;
         }
-    }
-    for (a, &x) in acc.iter_mut().zip(tail) {
-        let x = widen(x);
-        *a += x * x;
-    }
+    };
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    chunks.for_each(&mut add);
+    add(tail);
     acc.iter().sum()
 }
 
