@@ -75,13 +75,18 @@ pub fn pca(diffs: &[Vec<f64>]) -> Result<Pca> {
 mod tests {
     use super::*;
 
+    /// The mean of each column of `rows`.
+    fn column_means(rows: &[Vec<f64>]) -> Vec<f64> {
+        let n = rows.len() as f64;
+        (0..rows[0].len())
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect()
+    }
+
     /// The top eigenvector of the p×p covariance by power iteration, computed independently.
     fn top_covariance_vector(rows: &[Vec<f64>]) -> (Vec<f64>, f64, f64) {
         let p = rows[0].len();
-        let n = rows.len() as f64;
-        let mean: Vec<f64> = (0..p)
-            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-            .collect();
+        let mean = column_means(rows);
         let cov: Vec<Vec<f64>> = (0..p)
             .map(|i| {
                 (0..p)
@@ -178,10 +183,7 @@ mod tests {
                 ]
             })
             .collect();
-        let n = rows.len() as f64;
-        let mean: Vec<f64> = (0..5)
-            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-            .collect();
+        let mean = column_means(&rows);
         let centred: Vec<Vec<f64>> = rows
             .iter()
             .map(|r| r.iter().zip(&mean).map(|(x, m)| x - m).collect())
