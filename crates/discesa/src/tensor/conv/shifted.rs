@@ -89,15 +89,7 @@ fn pad_row_chunked<T: Element>(sr: &[T], pw: usize, dr: &mut [T]) {
     debug_assert!(n >= CHUNK && pw <= CHUNK && wp - pw - n <= CHUNK);
     set_chunk(dr, 0, &[T::zero(); CHUNK]);
     set_chunk(dr, wp - CHUNK, &[T::zero(); CHUNK]);
-    let data = &mut dr[pw..pw + n];
-    let mut i = 0;
-    while i + CHUNK <= n {
-        set_chunk(data, i, chunk(sr, i));
-        i += CHUNK;
-    }
-    if i < n {
-        set_chunk(data, n - CHUNK, chunk(sr, n - CHUNK));
-    }
+    copy_row(sr, &mut dr[pw..pw + n]);
 }
 
 #[inline(always)]
@@ -109,6 +101,26 @@ fn chunk<T: Element>(s: &[T], at: usize) -> &[T; CHUNK] {
 fn set_chunk<T: Element>(d: &mut [T], at: usize, v: &[T; CHUNK]) {
     let d: &mut [T; CHUNK] = (&mut d[at..at + CHUNK]).try_into().expect("CHUNK elements");
     *d = *v;
+}
+
+/// `d = s` by fixed-size copies where the row is long enough: output rows of a convnet are 7
+/// to 32 elements, and a `memcpy` call per row took 5 % of a plain-20 training step.
+#[inline(always)]
+fn copy_row<T: Element>(s: &[T], d: &mut [T]) {
+    let n = s.len();
+    if n < CHUNK {
+        d.copy_from_slice(s);
+        return;
+    }
+    assert_eq!(n, d.len(), "rows of equal length");
+    let mut i = 0;
+    while i + CHUNK <= n {
+        set_chunk(d, i, chunk(s, i));
+        i += CHUNK;
+    }
+    if i < n {
+        set_chunk(d, n - CHUNK, chunk(s, n - CHUNK));
+    }
 }
 
 /// Zeros `d`, whole chunks at a time where it is long enough.
@@ -156,7 +168,7 @@ pub(super) fn crop<T: Element>(xp: &[T], g: &ConvGeom, pd: &Padded, dst: &mut [T
             .chunks_exact(pd.wp)
             .zip(d.chunks_exact_mut(g.w))
         {
-            dr.copy_from_slice(&sr[pw..pw + g.w]);
+            copy_row(&sr[pw..pw + g.w], dr);
         }
     }
 }
@@ -172,7 +184,7 @@ pub(super) fn compact<T: Element>(
 ) {
     for (gr, yr) in grid.chunks(stride).zip(y.chunks_exact_mut(g.p())) {
         for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
-            d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
+            copy_row(&gr[oy * pd.wp..oy * pd.wp + g.ow], d);
         }
     }
 }
@@ -194,7 +206,7 @@ pub(super) fn compact_with<T: Element>(
         .enumerate()
     {
         for (oy, d) in yr.chunks_exact_mut(g.ow).enumerate() {
-            d.copy_from_slice(&gr[oy * pd.wp..oy * pd.wp + g.ow]);
+            copy_row(&gr[oy * pd.wp..oy * pd.wp + g.ow], d);
         }
         finish(o, yr);
     }
@@ -206,7 +218,7 @@ pub(super) fn expand<T: Element>(y: &[T], g: &ConvGeom, pd: &Padded, grid: &mut 
     for (yr, gr) in y.chunks_exact(g.p()).zip(grid.chunks_exact_mut(pd.len)) {
         for (oy, s) in yr.chunks_exact(g.ow).enumerate() {
             let at = oy * pd.wp;
-            gr[at..at + g.ow].copy_from_slice(s);
+            copy_row(s, &mut gr[at..at + g.ow]);
             let end = (at + pd.wp).min(pd.len);
             gr[at + g.ow..end].fill(T::zero());
         }
@@ -238,6 +250,16 @@ mod tests {
                     assert_eq!(dr, want, "row {n}, padding {pw}, width {wp}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn copy_row_copies_every_length() {
+        for n in 0..3 * CHUNK + 2 {
+            let s: Vec<f64> = (0..n).map(|i| i as f64 - 3.5).collect();
+            let mut d = vec![f64::NAN; n];
+            copy_row(&s, &mut d);
+            assert_eq!(d, s, "length {n}");
         }
     }
 
