@@ -308,6 +308,79 @@ fn mpirun_on_a_build_without_mpi_is_one_error_line() {
     assert!(!ck.exists());
 }
 
+/// `cc ARGS` in `dir`, or why it cannot run.
+fn cc(dir: &Path, args: &[&str]) -> Result<(), String> {
+    match Command::new("cc").current_dir(dir).args(args).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "cc {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Err(format!("no C compiler (cc: {e})")),
+    }
+}
+
+#[test]
+fn discesa_itself_does_not_need_the_mpi_library() {
+    let out = match Command::new("readelf").args(["-d", BIN]).output() {
+        Ok(o) if o.status.success() => o,
+        _ => {
+            eprintln!("skipped discesa_itself_does_not_need_the_mpi_library: readelf (binutils) not found");
+            return;
+        }
+    };
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(dynamic.contains("(NEEDED)"), "{dynamic}");
+    assert!(!dynamic.contains("libmpi"), "{dynamic}");
+}
+
+#[test]
+fn a_missing_mpi_library_is_one_error_line() {
+    if !cfg!(feature = "mpi") {
+        eprintln!("skipped a_missing_mpi_library_is_one_error_line: this binary has no MPI");
+        return;
+    }
+    // `discesa` beside a `discesa-mpi` that needs a library which is gone, as on a machine
+    // without Open MPI; the launcher is only its variables.
+    let t = Temp::new("nolib");
+    std::fs::write(t.path("gone.c"), "int gone(void) { return 0; }\n").unwrap();
+    std::fs::write(
+        t.path("main.c"),
+        "int gone(void);\nint main(void) { return gone(); }\n",
+    )
+    .unwrap();
+    let built = cc(
+        &t.0,
+        &["-shared", "-fPIC", "-o", "libdiscesa_gone.so", "gone.c"],
+    )
+    .and_then(|()| {
+        cc(
+            &t.0,
+            &["-o", "discesa-mpi", "main.c", "-L.", "-ldiscesa_gone"],
+        )
+    });
+    if let Err(why) = built {
+        eprintln!("skipped a_missing_mpi_library_is_one_error_line: {why}");
+        return;
+    }
+    std::fs::remove_file(t.path("libdiscesa_gone.so")).unwrap();
+    std::fs::copy(BIN, t.path("discesa")).unwrap();
+    let data = data_csv(&t.path("d.csv"), 60);
+    let ck = t.path("ck");
+    let out = Command::new(t.path("discesa"))
+        .args(train_args(&data, &ck, &[]))
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .env("OMPI_COMM_WORLD_RANK", "0")
+        .output()
+        .unwrap();
+    one_error_line(
+        &out,
+        2,
+        "cannot load the MPI library: libdiscesa_gone.so: cannot open shared object file",
+    );
+    assert!(!ck.exists());
+}
+
 #[test]
 fn allreduce_and_ps_on_mpi_ranks_equal_the_single_process_run() {
     if mpi_skip(

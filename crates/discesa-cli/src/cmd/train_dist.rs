@@ -60,9 +60,7 @@ impl Launch {
 /// without MPI is bad input (every rank finds it; rank 0 says it).
 pub fn mpi_launch() -> Result<Option<usize>, Fail> {
     match discesa::dist::mpi_world_size() {
-        Some(n) if n > 1 && !cfg!(feature = "mpi") => Err(Fail::input(
-            "built without MPI support; rebuild with --features mpi",
-        )),
+        Some(n) if n > 1 && crate::mpi_link::entry().is_none() => Err(without_mpi()),
         Some(n) if n > 1 => Ok(Some(n)),
         _ => Ok(None),
     }
@@ -147,24 +145,18 @@ pub fn run_ranks(
     }
 }
 
-#[cfg(feature = "mpi")]
+/// Runs `body` on this MPI rank, through the MPI this executable is linked with.
 fn run_mpi(
     body: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
 ) -> Result<(), Fail> {
-    use discesa::dist::{abort_world, fault, finalize_mpi, MpiComm};
-    let comm = MpiComm::init().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
-    fault::install_rank_hook(comm.rank(), abort_world);
+    let entry = crate::mpi_link::entry().ok_or_else(without_mpi)?;
+    let comm = (entry.init)().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
     // On failure MPI is left unfinalised: the launcher sees the non-zero exit and ends the job.
-    body(Some(Box::new(comm)))?;
-    finalize_mpi();
+    body(Some(comm))?;
+    (entry.finalize)();
     Ok(())
 }
 
-#[cfg(not(feature = "mpi"))]
-fn run_mpi(
-    _: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
-) -> Result<(), Fail> {
-    Err(Fail::input(
-        "built without MPI support; rebuild with --features mpi",
-    ))
+fn without_mpi() -> Fail {
+    Fail::input("built without MPI support; rebuild with --features mpi")
 }
