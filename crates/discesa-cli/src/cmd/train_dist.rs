@@ -157,6 +157,7 @@ fn run_mpi(
     Ok(())
 }
 
+/// An MPI launch of an executable that is not linked with MPI.
 fn without_mpi() -> Fail {
     Fail::input("built without MPI support; rebuild with --features mpi")
 }
