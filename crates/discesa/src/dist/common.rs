@@ -36,14 +36,12 @@ fn fingerprint(data: &Dataset, train_rows: &[usize]) -> Vec<u8> {
         Targets::Classes { labels, .. } => labels.iter().for_each(|&l| eat(l as u64)),
         Targets::Values(v) => v.iter().for_each(|x| eat(u64::from(x.to_bits()))),
     }
-    let f = data.n_features();
-    let features = data.features();
-    let stride = (data.len() / 512).max(1);
-    for r in (0..data.len()).step_by(stride) {
-        for x in &features[r * f..(r + 1) * f] {
-            eat(u64::from(x.to_bits()));
-        }
-    }
+    // Only the sampled rows are written out: images are kept as bytes, and all of MNIST as
+    // floats would be 188 MB on every rank.
+    let sampled: Vec<usize> = (0..data.len()).step_by((data.len() / 512).max(1)).collect();
+    let mut features = vec![0.0f32; sampled.len() * data.n_features()];
+    data.write_features(&sampled, &mut features);
+    features.iter().for_each(|x| eat(u64::from(x.to_bits())));
     let mut out = format!(
         "{} rows of {} features, {} training rows, hash {h:016x}",
         data.len(),
@@ -323,5 +321,34 @@ impl<S: RankSteps> DistSteps for Ranked<S> {
     }
     fn staleness(&self) -> Option<&StalenessHistogram> {
         self.steps.staleness(&self.rank)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Targets;
+
+    fn images(n: usize, changed: Option<usize>) -> Dataset {
+        let width = 4;
+        let mut pixels: Vec<u8> = (0..n * width).map(|i| (i % 251) as u8).collect();
+        if let Some(i) = changed {
+            pixels[i] ^= 1;
+        }
+        let targets = Targets::Classes {
+            labels: vec![0; n],
+            class_names: vec!["a".into()],
+        };
+        Dataset::from_bytes(pixels, [1, 2, 2], targets).unwrap()
+    }
+
+    #[test]
+    fn the_fingerprint_sees_a_changed_pixel_of_a_sampled_row() {
+        let rows: Vec<usize> = (0..2048).collect();
+        let base = fingerprint(&images(2048, None), &rows);
+        assert_eq!(base, fingerprint(&images(2048, None), &rows));
+        // Every 4th row is sampled at this size: row 8's first pixel is seen.
+        assert_ne!(base, fingerprint(&images(2048, Some(8 * 4)), &rows));
+        assert_ne!(base, fingerprint(&images(2047, None), &rows[..2047]));
     }
 }

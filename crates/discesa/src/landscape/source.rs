@@ -106,13 +106,10 @@ pub struct Rows {
     pub indices: Vec<usize>,
 }
 
+/// The features of `rows` only (images stay bytes until written out).
 fn gather(data: &Dataset, rows: &[usize]) -> Vec<f32> {
-    let f = data.n_features();
-    let all = data.features();
-    let mut out = Vec::with_capacity(rows.len() * f);
-    for &r in rows {
-        out.extend_from_slice(&all[r * f..(r + 1) * f]);
-    }
+    let mut out = vec![0.0; rows.len() * data.n_features()];
+    data.write_features(rows, &mut out);
     out
 }
 
@@ -165,4 +162,29 @@ pub fn rows(src: &Source, data_path: &Path, split: Split, n: usize) -> Result<Ro
         },
         indices,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathered_rows_equal_those_rows_of_the_whole_feature_matrix() {
+        let (n, width) = (7, 2 * 3 * 2);
+        let pixels: Vec<u8> = (0..n * width).map(|i| (i * 37 % 256) as u8).collect();
+        let targets = Targets::Classes {
+            labels: (0..n).map(|i| i % 2).collect(),
+            class_names: vec!["a".into(), "b".into()],
+        };
+        let mut data = Dataset::from_bytes(pixels, [2, 3, 2], targets).unwrap();
+        data.set_standardization(&vec![0.25; width], &vec![0.5; width])
+            .unwrap();
+        let all = data.features();
+        let rows = [5, 0, 3, 3];
+        let want: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| all[r * width..(r + 1) * width].to_vec())
+            .collect();
+        assert_eq!(gather(&data, &rows), want);
+    }
 }
