@@ -97,7 +97,7 @@ fn exec(linked: &std::path::Path) -> Result<(), Fail> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;

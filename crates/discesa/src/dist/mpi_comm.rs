@@ -51,9 +51,9 @@ impl MpiComm {
 
 /// Open MPI's non-blocking all-reduce (libnbc, which the gradient buckets use) takes a binomial
 /// tree below 4 ranks: all the data is reduced to one rank, then broadcast. Its ring (each rank
-/// sends 2(p−1)/p of the data) took the 1 MiB bucket of the MNIST MLP on 2 ranks from 290 to
-/// 170 µs (docs/distributed.md). From 4 ranks its default, Rabenseifner's, is as bandwidth-lean
-/// with fewer messages, so it stays. Set before `MPI_Init` reads it, unless the user chose.
+/// sends 2(p−1)/p of the data) all-reduced 1 MiB on 2 ranks in about 220 µs instead of 320
+/// (docs/distributed.md). From 4 ranks its default, Rabenseifner's, is as bandwidth-lean with
+/// fewer messages, so it stays. Set before `MPI_Init` reads it, unless the user chose.
 fn ring_for_few_ranks() {
     const CHOICE: &str = "OMPI_MCA_coll_libnbc_iallreduce_algorithm";
     let few = super::launch::mpi_world_size().is_some_and(|n| n < 4);
