@@ -7,6 +7,8 @@ use std::fmt::Display;
 pub struct Fail {
     pub message: String,
     pub code: i32,
+    /// Found from the command line alone, so every MPI rank finds it: only rank 0 says it.
+    pub on_every_rank: bool,
 }
 
 impl Fail {
@@ -15,6 +17,16 @@ impl Fail {
         Fail {
             message: one_line(&msg.to_string()),
             code: 2,
+            on_every_rank: false,
+        }
+    }
+
+    /// Bad input found from the command line and the number of ranks alone, the same on every
+    /// rank of an MPI job (exit code 2).
+    pub fn usage(msg: impl Display) -> Self {
+        Fail {
+            on_every_rank: true,
+            ..Fail::input(msg)
         }
     }
 
@@ -23,6 +35,7 @@ impl Fail {
         Fail {
             message: one_line(&msg.to_string()),
             code: 1,
+            on_every_rank: false,
         }
     }
 }

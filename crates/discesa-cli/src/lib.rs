@@ -92,9 +92,13 @@ pub fn main(mpi: Option<mpi_link::MpiEntry>) {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            // clap prints help/version to stdout with code 0 and usage errors with code 2.
-            let _ = e.print();
-            std::process::exit(if e.use_stderr() { 2 } else { 0 });
+            // clap prints help/version to stdout with code 0 and usage errors with code 2; under
+            // an MPI launcher every rank finds the same mistake, and rank 0 says it.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 0 || discesa::dist::mpi_rank().unwrap_or(0) == 0 {
+                let _ = e.print();
+            }
+            std::process::exit(code);
         }
     };
     quiet_on_closed_pipe(&cli.command);
@@ -119,6 +123,8 @@ pub fn main(mpi: Option<mpi_link::MpiEntry>) {
 /// Prints a failure as one line and exits with its code.
 fn exit_with(e: fail::Fail) -> ! {
     match discesa::dist::mpi_rank() {
+        // Every rank found it from the same command line: rank 0 says it.
+        Some(r) if r > 0 && e.on_every_rank => {}
         // Under an MPI launcher the same error usually happens on every rank: rank 0 says it at
         // once; another rank says it (named) only if the job is still alive a moment later,
         // i.e. when the failure was its own.

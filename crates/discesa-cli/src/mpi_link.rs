@@ -79,9 +79,13 @@ fn loader_message(stderr: &str, status: std::process::ExitStatus) -> String {
 #[cfg(unix)]
 fn exec(linked: &std::path::Path) -> Result<(), Fail> {
     use std::os::unix::process::CommandExt;
-    let err = Command::new(linked)
-        .args(std::env::args_os().skip(1))
-        .exec();
+    let mut args = std::env::args_os();
+    let mut command = Command::new(linked);
+    // The program keeps the name it was called by (in usage lines, for one).
+    if let Some(name) = args.next() {
+        command.arg0(name);
+    }
+    let err = command.args(args).exec();
     Err(Fail::runtime(format!(
         "cannot start {}: {err}",
         linked.display()

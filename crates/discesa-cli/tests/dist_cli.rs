@@ -382,6 +382,51 @@ fn a_missing_mpi_library_is_one_error_line() {
 }
 
 #[test]
+fn a_command_line_mistake_under_a_launcher_is_said_by_rank_0_only() {
+    // The launcher's variables alone: every rank finds the same mistake, rank 0 says it and the
+    // others end with the same code in silence (no launcher is needed to see that).
+    let t = Temp::new("usage");
+    let data = data_csv(&t.path("d.csv"), 60);
+    let ck = t.path("ck");
+    let cases: [(Vec<String>, &str); 2] = [
+        (
+            vec!["train".into(), "--bogus".into()],
+            "unexpected argument '--bogus'",
+        ),
+        (
+            train_args(&data, &ck, &["--strategy", "nope"]),
+            if cfg!(feature = "mpi") {
+                "unknown strategy `nope`"
+            } else {
+                "built without MPI support"
+            },
+        ),
+    ];
+    for (args, needle) in &cases {
+        for rank in ["0", "1"] {
+            let env = [
+                ("OMPI_COMM_WORLD_SIZE", "2"),
+                ("OMPI_COMM_WORLD_RANK", rank),
+            ];
+            let out = run(args, &env);
+            if rank == "0" {
+                one_error_line(&out, 2, needle);
+                let usage = String::from_utf8_lossy(&out.stderr).contains("Usage: discesa ");
+                assert!(!args.contains(&"--bogus".to_string()) || usage, "{out:?}");
+            } else {
+                assert_eq!(out.status.code(), Some(2), "{args:?}");
+                assert!(
+                    out.stderr.is_empty(),
+                    "rank 1 said: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    assert!(!ck.exists());
+}
+
+#[test]
 fn allreduce_and_ps_on_mpi_ranks_equal_the_single_process_run() {
     if mpi_skip(
         "allreduce_and_ps_on_mpi_ranks_equal_the_single_process_run",

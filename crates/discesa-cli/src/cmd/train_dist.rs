@@ -81,11 +81,11 @@ pub fn plan(
 ) -> Result<(Launch, StrategyOptions), Fail> {
     let launch =
         match (mpi_launch()?, d.workers) {
-            (Some(_), Some(_)) => return Err(Fail::input(
+            (Some(_), Some(_)) => return Err(Fail::usage(
                 "--workers cannot be combined with an MPI launch (the launcher starts the ranks)",
             )),
             (Some(n), _) => Launch::Mpi(n),
-            (_, Some(0)) => return Err(Fail::input("--workers must be at least 1")),
+            (_, Some(0)) => return Err(Fail::usage("--workers must be at least 1")),
             (_, Some(1)) => Launch::Solo,
             (_, Some(n)) => Launch::Threads(n),
             (_, None) => match threads.map(|t| discesa::dist::in_process_workers(t, batch)) {
@@ -96,7 +96,7 @@ pub fn plan(
     let strategy = match &d.strategy {
         Some(s) => s
             .parse::<Strategy>()
-            .map_err(|e| Fail::input(format!("--strategy: {e}")))?,
+            .map_err(|e| Fail::usage(format!("--strategy: {e}")))?,
         None => Strategy::AllReduce,
     };
     let defaults = StrategyOptions::default();
@@ -108,14 +108,14 @@ pub fn plan(
         warmup_steps: d.warmup_steps.unwrap_or(defaults.warmup_steps),
         max_staleness: d.max_staleness.unwrap_or(defaults.max_staleness),
     };
-    o.validate(launch.ranks()).map_err(Fail::input)?;
+    o.validate(launch.ranks()).map_err(Fail::usage)?;
     let computing = match o.strategy {
         Strategy::Async => 1,
         Strategy::Ps if o.dedicated_server => launch.ranks() - 1,
         _ => launch.ranks(),
     };
     if batch < computing {
-        return Err(Fail::input(format!(
+        return Err(Fail::usage(format!(
             "--batch-size {batch} is smaller than the number of ranks computing gradients ({computing})"
         )));
     }
@@ -136,7 +136,7 @@ pub fn run_ranks(
                 Some(fail) if f.rank == 0 => fail,
                 Some(fail) => Fail {
                     message: format!("rank {}: {}", f.rank, fail.message),
-                    code: fail.code,
+                    ..fail
                 },
                 None => Fail::runtime(f),
             })
@@ -159,5 +159,5 @@ fn run_mpi(
 
 /// An MPI launch of an executable that is not linked with MPI.
 fn without_mpi() -> Fail {
-    Fail::input("built without MPI support; rebuild with --features mpi")
+    Fail::usage("built without MPI support; rebuild with --features mpi")
 }
