@@ -80,11 +80,10 @@ enum Command {
 /// executable linked with MPI supplies (`None` in `discesa`).
 pub fn main(mpi: Option<mpi_link::MpiEntry>) {
     keep_freed_pages();
-    let linked = mpi.is_some();
     if let Some(entry) = mpi {
         mpi_link::register(entry);
     }
-    if !linked && cfg!(feature = "mpi") && discesa::dist::mpi_rank().is_some() {
+    if mpi_link::entry().is_none() && cfg!(feature = "mpi") && discesa::dist::mpi_rank().is_some() {
         if let Err(e) = mpi_link::hand_over() {
             exit_with(e);
         }

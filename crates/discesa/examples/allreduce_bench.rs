@@ -48,7 +48,8 @@ fn main() {
         }
         let slowest = slowest_rank(&mut comm, t.elapsed().as_secs_f64() / f64::from(reps));
         // The non-blocking all-reduce of the gradient buckets, started and waited for at once
-        // (Open MPI runs it by another component, with other algorithms).
+        // (Open MPI runs it by another component, with other algorithms); each start is given a
+        // buffer of its own, as a bucket is.
         comm.barrier().expect("barrier");
         let t = Instant::now();
         for _ in 0..reps {

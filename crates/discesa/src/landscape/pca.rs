@@ -76,6 +76,11 @@ mod tests {
     use super::*;
 
     /// The mean of each column of `rows`.
+    /// The snapshots `at(0), at(1), …, at(n − 1)` of a trajectory.
+    fn path(n: usize, at: impl Fn(f64) -> Vec<f64>) -> Vec<Vec<f64>> {
+        (0..n).map(|t| at(t as f64)).collect()
+    }
+
     fn column_means(rows: &[Vec<f64>]) -> Vec<f64> {
         let n = rows.len() as f64;
         (0..rows[0].len())
@@ -106,19 +111,16 @@ mod tests {
     #[test]
     fn pca_equals_the_covariance_eigen_decomposition() {
         // A curved trajectory in 6 dimensions.
-        let rows: Vec<Vec<f64>> = (0..7)
-            .map(|t| {
-                let t = t as f64;
-                vec![
-                    3.0 * t,
-                    0.5 * t * t,
-                    (t * 0.9).sin(),
-                    0.1 * t,
-                    -t,
-                    0.02 * t * t * t,
-                ]
-            })
-            .collect();
+        let rows = path(7, |t| {
+            vec![
+                3.0 * t,
+                0.5 * t * t,
+                (t * 0.9).sin(),
+                0.1 * t,
+                -t,
+                0.02 * t * t * t,
+            ]
+        });
         let r = pca(&rows).unwrap();
         let (v, lam, trace) = top_covariance_vector(&rows);
         let cos = dot(&r.components[0], &v).abs();
@@ -171,18 +173,15 @@ mod tests {
     #[test]
     fn pca_equals_a_direct_svd_of_the_centred_rows() {
         // Snapshots of a curved path in 5 dimensions, not centred.
-        let rows: Vec<Vec<f64>> = (0..6)
-            .map(|t| {
-                let t = t as f64;
-                vec![
-                    1.0 + t,
-                    0.3 * t * t,
-                    (1.3 * t).cos(),
-                    2.0 - 0.5 * t,
-                    0.05 * t * t * t,
-                ]
-            })
-            .collect();
+        let rows = path(6, |t| {
+            vec![
+                1.0 + t,
+                0.3 * t * t,
+                (1.3 * t).cos(),
+                2.0 - 0.5 * t,
+                0.05 * t * t * t,
+            ]
+        });
         let mean = column_means(&rows);
         let centred: Vec<Vec<f64>> = rows
             .iter()
