@@ -96,8 +96,9 @@ pub fn main(mpi: Option<mpi_link::MpiEntry>) {
             let code = if e.use_stderr() { 2 } else { 0 };
             if code == 0 || discesa::dist::mpi_rank().unwrap_or(0) == 0 {
                 let _ = e.print();
+                std::process::exit(code);
             }
-            std::process::exit(code);
+            exit_after_rank_0_spoke(code);
         }
     };
     quiet_on_closed_pipe(&cli.command);
@@ -123,15 +124,26 @@ pub fn main(mpi: Option<mpi_link::MpiEntry>) {
 fn exit_with(e: fail::Fail) -> ! {
     match discesa::dist::mpi_rank() {
         // Every rank found it from the same command line: rank 0 says it.
-        Some(r) if r > 0 && e.on_every_rank => {}
+        Some(r) if r > 0 && e.on_every_rank => exit_after_rank_0_spoke(e.code),
         // Under an MPI launcher the same error usually happens on every rank: rank 0 says it at
         // once; another rank says it (named) only if the job is still alive a moment later,
         // i.e. when the failure was its own.
         Some(r) if r > 0 => {
-            std::thread::sleep(std::time::Duration::from_secs(2));
+            std::thread::sleep(RANK_0_FIRST);
             eprintln!("error: rank {r}: {}", e.message);
         }
         _ => eprintln!("error: {}", e.message),
     }
     std::process::exit(e.code);
+}
+
+/// How long a rank other than 0 waits before leaving silently or saying its own failure.
+const RANK_0_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Exits a rank other than 0 silently, after rank 0 has had time to say the shared mistake:
+/// Open MPI ends the whole job when the first rank fails, so leaving at once could kill rank 0
+/// before its line is out.
+fn exit_after_rank_0_spoke(code: i32) -> ! {
+    std::thread::sleep(RANK_0_FIRST);
+    std::process::exit(code);
 }
