@@ -14,6 +14,7 @@ use super::direct::Weights;
 #[cfg(target_arch = "x86_64")]
 use super::lanes::{Avx2, Avx512};
 use super::lanes::{Isa, Lane};
+use super::transpose::transpose;
 
 /// A cache line of floats: the packed weights' unit, so every packed row starts on a line.
 #[repr(C, align(64))]
@@ -273,70 +274,9 @@ unsafe fn block<L: Lane, const CV: usize, const P: usize>(
 }
 
 /// `out` `[n, cpad]` (position-major, from [`ChannelLanes::run`] with `w`) into `y`
-/// `[cout, n]`: 8×8 tiles transposed in registers, the edges one by one.
+/// `[cout, n]`.
 pub(super) fn transpose_out(w: &Packed, out: &[f32], n: usize, y: &mut [f32]) {
-    let (cpad, cout) = (w.cpad, w.cout);
-    assert!(out.len() >= n * cpad && y.len() >= n * cout);
-    let (nj, no) = (n / 8 * 8, cout / 8 * 8);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: both instruction sets of the packed weights include AVX2; the tiles lie inside
-    // `out` and `y` (asserted above).
-    unsafe {
-        transpose_tiles(out.as_ptr(), cpad, y.as_mut_ptr(), n, nj, no)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let (nj, no) = (0, 0);
-    for j in 0..n {
-        let from = if j < nj { no } else { 0 };
-        for o in from..cout {
-            y[o * n + j] = out[j * cpad + o];
-        }
-    }
-}
-
-/// The 8×8 tiles of [`transpose_out`] for positions below `nj` and channels below `no`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn transpose_tiles(
-    out: *const f32,
-    cpad: usize,
-    y: *mut f32,
-    n: usize,
-    nj: usize,
-    no: usize,
-) {
-    use std::arch::x86_64::*;
-    // SAFETY: the caller keeps every tile inside both buffers.
-    unsafe {
-        for j in (0..nj).step_by(8) {
-            for o in (0..no).step_by(8) {
-                let r = |k: usize| _mm256_loadu_ps(out.add((j + k) * cpad + o));
-                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
-                let (r4, r5, r6, r7) = (r(4), r(5), r(6), r(7));
-                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                let st = |k: usize, v: __m256| _mm256_storeu_ps(y.add((o + k) * n + j), v);
-                st(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
-                st(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
-                st(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
-                st(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
-                st(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
-                st(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
-                st(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
-                st(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
-            }
-        }
-    }
+    transpose(out, w.cpad, n, w.cout, y, n);
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ mod lanes;
 mod pool;
 mod scratch;
 mod shifted;
+mod transpose;
 mod wgrad;
+mod wgrad_lanes;
 
 pub use geometry::{Conv2dOptions, Pool2dOptions};
 pub(crate) use geometry::{ConvGeom, PoolGeom};

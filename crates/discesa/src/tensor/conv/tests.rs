@@ -124,6 +124,35 @@ fn conv_matches_the_definition_across_options() {
     check_conv([2, 40, 7, 7], [40, 40, 3, 3], opts(1, 1, 1, 1), 15);
     check_conv([1, 8, 6, 6], [70, 4, 3, 3], opts(1, 1, 1, 2), 16);
     check_conv([1, 16, 14, 14], [34, 16, 3, 3], opts(2, 1, 1, 1), 17);
+    // The weight gradient with channels in the lanes: one partial vector, and dilation.
+    check_conv([3, 5, 10, 10], [17, 5, 3, 3], opts(1, 1, 1, 1), 18);
+    check_conv([2, 8, 9, 9], [36, 8, 3, 3], opts(1, 2, 2, 1), 19);
+}
+
+/// The f32 weight gradient of more images than one pass of its kernels holds (channels in the
+/// lanes, then the correlation kernel), on values that are multiples of 1/8 in [−1, 1]: every
+/// product is a multiple of 1/64 and every sum stays below 2^18, so the f32 sums are exact and
+/// must equal the f64 ones exactly, however the kernels split them.
+#[test]
+fn the_weight_gradient_of_many_images_is_exact_on_a_coarse_grid() {
+    let coarse = |shape: [usize; 4], seed| {
+        Tensor::<f64>::rand_normal(shape, 0.0, 1.0, seed)
+            .map(|v| (v * 4.0).round().clamp(-8.0, 8.0) / 8.0)
+    };
+    for (x, w) in [
+        ([70, 33, 7, 7], [32, 33, 3, 3]),
+        ([60, 8, 16, 16], [8, 8, 3, 3]),
+    ] {
+        let o = opts(1, 1, 1, 1);
+        let xt = coarse(x, 1);
+        let gy = coarse([x[0], w[0], x[2], x[3]], 2);
+        let want = xt.conv2d_weight_grad(&gy, &w.into(), &o).unwrap();
+        let got = xt
+            .cast::<f32>()
+            .conv2d_weight_grad(&gy.cast::<f32>(), &w.into(), &o)
+            .unwrap();
+        assert_eq!(got.cast::<f64>().to_vec(), want.to_vec(), "{x:?} {w:?}");
+    }
 }
 
 /// `conv2d_then` equals the convolution followed by the bias, the shortcut and the ReLU done

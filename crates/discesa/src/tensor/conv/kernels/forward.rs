@@ -206,7 +206,7 @@ impl DirectForward {
             Route::Padded { pd, .. } => (pd.wp, vec![(0..g.kh * g.kw).collect()]),
             Route::Phases(ph) => (ph.wq, ph.taps.clone()),
         };
-        let channels = channel_lanes_pay(isa, g.og()).then(|| {
+        let channels = channel_lanes_pay(g.og()).then(|| {
             let pos = (0..g.oh)
                 .flat_map(|oy| (0..g.ow).map(move |ox| oy * wq + ox))
                 .collect();

@@ -59,7 +59,7 @@ impl InputGradChannels {
             return None;
         }
         let pd = Padded::of(g);
-        if !channel_lanes_pay(isa, g.cg()) {
+        if !channel_lanes_pay(g.cg()) {
             return None;
         }
         let pw = g.opt.padding[1];

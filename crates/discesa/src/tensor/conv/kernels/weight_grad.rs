@@ -1,14 +1,17 @@
-//! The weight gradient: the direct correlation kernel for stride 1 in `f32`, gemm over
-//! im2col otherwise.
+//! The weight gradient: for stride 1 in `f32` the kernel with the output channels in the lanes
+//! (layers with enough output channels) or the direct correlation kernel, gemm over im2col
+//! otherwise.
 
-use super::threads_for;
+use super::{channel_lanes_pay, threads_for};
 use crate::tensor::conv::direct;
 use crate::tensor::conv::gemm_serial::{gemm_serial, gemm_serial_strided, Mat};
 use crate::tensor::conv::im2col::im2col;
-use crate::tensor::conv::lanes;
+use crate::tensor::conv::lanes::{self, Isa};
 use crate::tensor::conv::scratch::{with_scratch, Slot};
 use crate::tensor::conv::shifted::{expand, pad_into, Padded};
+use crate::tensor::conv::transpose::transpose;
 use crate::tensor::conv::wgrad::Correlate;
+use crate::tensor::conv::wgrad_lanes::PairLanes;
 use crate::tensor::conv::ConvGeom;
 use crate::tensor::{Element, Tensor};
 
@@ -20,8 +23,11 @@ fn weight_grad_images<T: Element>(
     range: std::ops::Range<usize>,
     acc: &mut [T],
 ) {
-    if g.opt.stride == [1, 1] && !g.is_pointwise() && lanes::available() {
+    if let Some(isa) = lanes::isa().filter(|_| g.opt.stride == [1, 1] && !g.is_pointwise()) {
         if let (Some(xf), Some(gf), Some(af)) = (T::as_f32(xs), T::as_f32(gs), T::as_f32_mut(acc)) {
+            if channel_lanes_pay(g.og()) {
+                return weight_grad_lanes(isa, xf, gf, g, range, af);
+            }
             return weight_grad_direct(xf, gf, g, range, af);
         }
     }
@@ -98,6 +104,75 @@ fn weight_grad_direct(
             });
         }
     }
+}
+
+/// Adds the stride-1 weight gradient of images `range` into `acc` by the kernel with the output
+/// channels in the lanes: the padded planes of several images end to end in one row per input
+/// channel, their output gradients transposed to position-major rows, one sum per (input
+/// channel, tap) pair over the real positions, transposed into `acc` at the end.
+fn weight_grad_lanes(
+    isa: Isa,
+    xs: &[f32],
+    gs: &[f32],
+    g: &ConvGeom,
+    range: std::ops::Range<usize>,
+    acc: &mut [f32],
+) {
+    let pd = Padded::of(g);
+    let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
+    let (plane, hw) = (pd.plane(), g.h * g.w);
+    let cpad = og.div_ceil(isa.width()) * isa.width();
+    let per = (WGRAD_FLOATS / (cg * plane + p * cpad)).clamp(1, range.len().max(1));
+    // Pair (c, tap) of image b at position (oy, ox) reads c·stride + tap + b·plane + oy·wp + ox,
+    // inside image b's padded plane.
+    let stride = per * plane;
+    let taps: Vec<usize> = pd.tap_offsets(g).collect();
+    let bases: Vec<usize> = (0..cg)
+        .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
+        .collect();
+    let pos: Vec<usize> = (0..per)
+        .flat_map(|b| (0..g.oh).flat_map(move |oy| (0..g.ow).map(move |ox| (b, oy, ox))))
+        .map(|(b, oy, ox)| b * plane + oy * pd.wp + ox)
+        .collect();
+    with_scratch(Slot::Cols, k * cpad, |sums: &mut [f32]| {
+        for grp in 0..g.opt.groups {
+            sums.fill(0.0);
+            for first in range.clone().step_by(per) {
+                let nb = per.min(range.end - first);
+                with_scratch(Slot::Padded, cg * stride, |xb: &mut [f32]| {
+                    for (c, row) in xb.chunks_exact_mut(stride).enumerate() {
+                        for b in 0..nb {
+                            let src = &xs[((first + b) * g.c + grp * cg + c) * hw..][..hw];
+                            pad_into(src, g, &pd, &mut row[b * plane..(b + 1) * plane]);
+                        }
+                    }
+                    with_scratch(Slot::Grid, nb * p * cpad, |gt: &mut [f32]| {
+                        for (b, rows) in gt.chunks_exact_mut(p * cpad).enumerate() {
+                            let gi = &gs[((first + b) * g.o + grp * og) * p..][..og * p];
+                            transpose(gi, p, og, p, rows, cpad);
+                            if og < cpad {
+                                rows.chunks_exact_mut(cpad).for_each(|r| r[og..].fill(0.0));
+                            }
+                        }
+                        PairLanes {
+                            src: xb,
+                            bases: &bases,
+                            pos: &pos[..nb * p],
+                            gt,
+                            cpad,
+                        }
+                        .add_to(isa, sums);
+                    });
+                });
+            }
+            let ag = &mut acc[grp * og * k..(grp + 1) * og * k];
+            for (o, row) in ag.chunks_exact_mut(k).enumerate() {
+                for (kk, a) in row.iter_mut().enumerate() {
+                    *a += sums[kk * cpad + o];
+                }
+            }
+        }
+    });
 }
 
 /// Adds one group of one image's weight gradient `gg · cols(xg)ᵀ` into `ag`.
