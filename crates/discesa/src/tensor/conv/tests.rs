@@ -124,9 +124,12 @@ fn conv_matches_the_definition_across_options() {
     check_conv([2, 40, 7, 7], [40, 40, 3, 3], opts(1, 1, 1, 1), 15);
     check_conv([1, 8, 6, 6], [70, 4, 3, 3], opts(1, 1, 1, 2), 16);
     check_conv([1, 16, 14, 14], [34, 16, 3, 3], opts(2, 1, 1, 1), 17);
-    // The weight gradient with channels in the lanes: one partial vector, and dilation.
+    // The weight gradient with channels in the lanes: one partial vector, dilation, no padding
+    // with a kernel that is not square, groups.
     check_conv([3, 5, 10, 10], [17, 5, 3, 3], opts(1, 1, 1, 1), 18);
     check_conv([2, 8, 9, 9], [36, 8, 3, 3], opts(1, 2, 2, 1), 19);
+    check_conv([2, 3, 6, 7], [20, 3, 2, 3], opts(1, 0, 1, 1), 20);
+    check_conv([2, 6, 5, 5], [40, 3, 3, 3], opts(1, 1, 1, 2), 21);
 }
 
 /// The f32 weight gradient of more images than one pass of its kernels holds (channels in the
