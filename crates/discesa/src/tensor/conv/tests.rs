@@ -130,6 +130,10 @@ fn conv_matches_the_definition_across_options() {
     check_conv([2, 8, 9, 9], [36, 8, 3, 3], opts(1, 2, 2, 1), 19);
     check_conv([2, 3, 6, 7], [20, 3, 2, 3], opts(1, 0, 1, 1), 20);
     check_conv([2, 6, 5, 5], [40, 3, 3, 3], opts(1, 1, 1, 2), 21);
+    // Exactly one and three vectors of channels (AVX-512), in and out.
+    check_conv([2, 16, 9, 9], [16, 16, 3, 3], opts(1, 1, 1, 1), 22);
+    check_conv([2, 48, 6, 6], [48, 48, 3, 3], opts(1, 1, 1, 1), 23);
+    check_conv([2, 16, 28, 28], [16, 16, 3, 3], opts(1, 1, 1, 1), 24);
 }
 
 /// The f32 weight gradient of more images than one pass of its kernels holds (channels in the
