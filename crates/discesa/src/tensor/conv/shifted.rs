@@ -351,8 +351,12 @@ mod tests {
                 {
                     for (q, &v) in row.iter().enumerate() {
                         let inside = r >= ph && r < ph + h && q >= pw && q < pw + w;
-                        let at = c * h * w + (r.wrapping_sub(ph)) * w + q.wrapping_sub(pw);
-                        assert_eq!(v, if inside { src[at] } else { 0.0 });
+                        let want = if inside {
+                            src[c * h * w + (r - ph) * w + (q - pw)]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(v, want, "{h}x{w}, padding {ph}, {pw} at ({c}, {r}, {q})");
                     }
                 }
             }
