@@ -62,35 +62,37 @@ impl PairLanes<'_> {
 unsafe fn add_avx512(d: &PairLanes<'_>, out: *mut f32) {
     // Up to 4 channel vectors × 6 pairs (24 accumulators, 4 gradient vectors, a broadcast);
     // fewer channel vectors take more pairs.
-    let nv = d.cpad / Avx512::WIDTH;
-    let mut v0 = 0;
-    while v0 < nv {
-        // SAFETY: forwarded; every block stays below `cpad` and the pair count.
-        v0 += unsafe {
-            match nv - v0 {
-                1 => pairs::<Avx512, 1, 12>(d, out, v0),
-                2 => pairs::<Avx512, 2, 10>(d, out, v0),
-                3 => pairs::<Avx512, 3, 7>(d, out, v0),
-                _ => pairs::<Avx512, 4, 6>(d, out, v0),
-            }
-        };
-    }
+    // SAFETY: forwarded; every block stays below `cpad` and the pair count.
+    vector_blocks(d.cpad / Avx512::WIDTH, |v0, left| unsafe {
+        match left {
+            1 => pairs::<Avx512, 1, 12>(d, out, v0),
+            2 => pairs::<Avx512, 2, 10>(d, out, v0),
+            3 => pairs::<Avx512, 3, 7>(d, out, v0),
+            _ => pairs::<Avx512, 4, 6>(d, out, v0),
+        }
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn add_avx2(d: &PairLanes<'_>, out: *mut f32) {
     // 2 channel vectors × 6 pairs: 12 accumulators, 2 gradient vectors, a broadcast.
-    let nv = d.cpad / Avx2::WIDTH;
+    // SAFETY: forwarded; every block stays below `cpad` and the pair count.
+    vector_blocks(d.cpad / Avx2::WIDTH, |v0, left| unsafe {
+        match left {
+            1 => pairs::<Avx2, 1, 12>(d, out, v0),
+            _ => pairs::<Avx2, 2, 6>(d, out, v0),
+        }
+    })
+}
+
+/// Calls `block(v0, left)` from channel vector 0 to `nv`, `left` of them remaining at `v0`;
+/// each call returns how many vectors it took.
+#[inline(always)]
+fn vector_blocks(nv: usize, mut block: impl FnMut(usize, usize) -> usize) {
     let mut v0 = 0;
     while v0 < nv {
-        // SAFETY: forwarded; every block stays below `cpad` and the pair count.
-        v0 += unsafe {
-            match nv - v0 {
-                1 => pairs::<Avx2, 1, 12>(d, out, v0),
-                _ => pairs::<Avx2, 2, 6>(d, out, v0),
-            }
-        };
+        v0 += block(v0, nv - v0);
     }
 }
 

@@ -49,6 +49,27 @@ fn weight_grad_images<T: Element>(
 /// at once (1 MiB, so that they stay in L2 across its blocks).
 const WGRAD_FLOATS: usize = 1 << 18;
 
+/// The padded planes of group `grp` of `images` laid end to end in `xb`, one row of `stride`
+/// floats per input channel, zeros after the last plane.
+fn pad_images_end_to_end(
+    xs: &[f32],
+    g: &ConvGeom,
+    pd: &Padded,
+    grp: usize,
+    images: std::ops::Range<usize>,
+    xb: &mut [f32],
+    stride: usize,
+) {
+    let (cg, hw, plane) = (g.cg(), g.h * g.w, pd.plane());
+    for (c, row) in xb.chunks_exact_mut(stride).enumerate() {
+        for (b, i) in images.clone().enumerate() {
+            let src = &xs[(i * g.c + grp * cg + c) * hw..][..hw];
+            pad_into(src, g, pd, &mut row[b * plane..(b + 1) * plane]);
+        }
+        row[images.len() * plane..].fill(0.0);
+    }
+}
+
 /// Adds the stride-1 weight gradient of images `range` into `acc` by the direct kernel: the
 /// padded planes of several images end to end in one row per channel, their output-gradient rows
 /// (zero in the unused columns) likewise, and one long dot product per (o, c, tap).
@@ -61,7 +82,7 @@ fn weight_grad_direct(
 ) {
     let pd = Padded::of(g);
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
-    let (plane, hw) = (pd.plane(), g.h * g.w);
+    let plane = pd.plane();
     let taps: Vec<usize> = pd.tap_offsets(g).collect();
     let max_off = taps.iter().copied().max().unwrap_or(0);
     let per = (WGRAD_FLOATS / ((cg + og) * plane)).max(1);
@@ -74,13 +95,7 @@ fn weight_grad_direct(
             .collect();
         for grp in 0..g.opt.groups {
             with_scratch(Slot::Padded, cg * stride, |xb: &mut [f32]| {
-                for (c, row) in xb.chunks_exact_mut(stride).enumerate() {
-                    for b in 0..nb {
-                        let src = &xs[((first + b) * g.c + grp * cg + c) * hw..][..hw];
-                        pad_into(src, g, &pd, &mut row[b * plane..(b + 1) * plane]);
-                    }
-                    row[nb * plane..].fill(0.0);
-                }
+                pad_images_end_to_end(xs, g, &pd, grp, first..first + nb, xb, stride);
                 with_scratch(Slot::Grid, og * len, |ga: &mut [f32]| {
                     for (o, row) in ga.chunks_exact_mut(len).enumerate() {
                         for b in 0..nb {
@@ -120,7 +135,7 @@ fn weight_grad_lanes(
 ) {
     let pd = Padded::of(g);
     let (cg, og, k, p) = (g.cg(), g.og(), g.k(), g.p());
-    let (plane, hw) = (pd.plane(), g.h * g.w);
+    let plane = pd.plane();
     let cpad = og.div_ceil(isa.width()) * isa.width();
     let per = (WGRAD_FLOATS / (cg * plane + p * cpad)).clamp(1, range.len().max(1));
     // Pair (c, tap) of image b at position (oy, ox) reads c·stride + tap + b·plane + oy·wp + ox,
@@ -130,9 +145,11 @@ fn weight_grad_lanes(
     let bases: Vec<usize> = (0..cg)
         .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
         .collect();
+    let wp = pd.wp;
     let pos: Vec<usize> = (0..per)
-        .flat_map(|b| (0..g.oh).flat_map(move |oy| (0..g.ow).map(move |ox| (b, oy, ox))))
-        .map(|(b, oy, ox)| b * plane + oy * pd.wp + ox)
+        .flat_map(|b| {
+            (0..g.oh).flat_map(move |oy| (0..g.ow).map(move |ox| b * plane + oy * wp + ox))
+        })
         .collect();
     with_scratch(Slot::Cols, k * cpad, |sums: &mut [f32]| {
         for grp in 0..g.opt.groups {
@@ -140,12 +157,7 @@ fn weight_grad_lanes(
             for first in range.clone().step_by(per) {
                 let nb = per.min(range.end - first);
                 with_scratch(Slot::Padded, cg * stride, |xb: &mut [f32]| {
-                    for (c, row) in xb.chunks_exact_mut(stride).enumerate() {
-                        for b in 0..nb {
-                            let src = &xs[((first + b) * g.c + grp * cg + c) * hw..][..hw];
-                            pad_into(src, g, &pd, &mut row[b * plane..(b + 1) * plane]);
-                        }
-                    }
+                    pad_images_end_to_end(xs, g, &pd, grp, first..first + nb, xb, stride);
                     with_scratch(Slot::Grid, nb * p * cpad, |gt: &mut [f32]| {
                         for (b, rows) in gt.chunks_exact_mut(p * cpad).enumerate() {
                             let gi = &gs[((first + b) * g.o + grp * og) * p..][..og * p];
