@@ -89,9 +89,13 @@ pub(super) struct ChannelLanes<'a> {
     pub add: bool,
 }
 
-/// Input channels per pass over the positions: their packed weights (~24 KiB) stay in L1.
-fn channels_per_pass(w: &Packed) -> usize {
-    (24 * 1024 / (w.taps * w.cpad * 4).max(1)).clamp(1, w.cin.max(1))
+/// Input channels per pass over the positions. Each pass after the first reloads and stores
+/// every accumulator of the call's outputs, which outgrow L1 from about 128 positions of 64
+/// channels on; there the weights of up to 256 KiB stream from L2 instead (4 vector loads per
+/// 24 FMAs), and below that a pass keeps its ~24 KiB of packed weights in L1.
+fn channels_per_pass(w: &Packed, positions: usize) -> usize {
+    let budget = if positions >= 128 { 256 } else { 24 } * 1024;
+    (budget / (w.taps * w.cpad * 4).max(1)).clamp(1, w.cin.max(1))
 }
 
 impl ChannelLanes<'_> {
@@ -174,7 +178,7 @@ unsafe fn sweep_columns(
     nv: usize,
     mut block: impl FnMut(usize, usize, usize, usize) -> usize,
 ) {
-    let step = channels_per_pass(d.w);
+    let step = channels_per_pass(d.w, d.pos.len());
     let mut i0 = 0;
     while i0 < d.w.cin {
         let i1 = (i0 + step).min(d.w.cin);
@@ -293,6 +297,9 @@ mod tests {
             (40, 32, 256, vec![0, 1, 2, 16, 17, 18, 32, 33, 34], 196),
             (5, 20, 50, vec![0, 7], 13),
             (2, 88, 30, vec![3], 1),
+            // Several passes over the input channels: below and above 128 positions.
+            (24, 64, 100, vec![0, 1, 2, 10, 11, 12, 20, 21, 22], 60),
+            (120, 64, 196, vec![0, 1, 2, 14, 15, 16, 28, 29, 30], 130),
         ] {
             let taps = offsets.len();
             let max_off = *offsets.iter().max().unwrap();
