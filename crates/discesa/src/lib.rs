@@ -29,6 +29,7 @@ pub mod landscape;
 pub mod nn;
 pub mod optim;
 pub mod plot;
+mod simd;
 pub mod snippet;
 pub mod tensor;
 pub mod train;

@@ -2,6 +2,7 @@
 //! `u8` pixels that stay bytes in memory) and the per-feature standardisation applied when a
 //! batch is written out, so no standardised or widened copy of a whole data set is ever kept.
 
+use crate::simd::simd_dispatch;
 use std::sync::Arc;
 
 /// Raw feature values, shared (through `Arc`) by a data set and every subset taken from it.
@@ -30,11 +31,14 @@ pub(crate) struct Affine {
     pub(crate) std: Vec<f32>,
 }
 
-/// `b / 255` for every byte of `src` into `dst`: a correctly rounded division (the same bits
-/// whichever way it is computed), in a loop the compiler vectorises.
-fn scale_bytes(dst: &mut [f32], src: &[u8]) {
-    for (d, &b) in dst.iter_mut().zip(src) {
-        *d = f32::from(b) / 255.0;
+simd_dispatch! {
+    /// `b / 255` for every byte of `src` into `dst`: a correctly rounded division (the same bits
+    /// whichever way it is computed), in a loop the compiler vectorises for each SIMD instruction
+    /// set; the widest this CPU has is chosen at run time.
+    fn scale_bytes(dst: &mut [f32], src: &[u8]) {
+        for (d, &b) in dst.iter_mut().zip(src) {
+            *d = f32::from(b) / 255.0;
+        }
     }
 }
 
@@ -103,6 +107,24 @@ impl FeatureView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte value, at every position of the vector loops and their tails, gives the
+    /// bits of the scalar division.
+    #[test]
+    fn wide_byte_scaling_equals_the_scalar_division() {
+        let src: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, 255, 1000] {
+            let mut dst = vec![f32::NAN; len];
+            scale_bytes(&mut dst, &src[..len]);
+            for (d, &b) in dst.iter().zip(&src) {
+                assert_eq!(
+                    d.to_bits(),
+                    (f32::from(b) / 255.0).to_bits(),
+                    "{b} at length {len}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn bytes_scale_like_a_division_and_views_compose() {

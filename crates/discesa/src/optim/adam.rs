@@ -16,6 +16,7 @@ use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::zip4;
 use super::validate;
 use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
+use crate::simd::simd_dispatch;
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Adam`].
@@ -134,14 +135,19 @@ struct Coefs<T> {
     eps: T,
 }
 
-fn kernel<T: OptimFloat>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], c: Coefs<T>) {
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        let q = *p * c.shrink;
-        let d = g + c.l2 * q;
-        *m = c.beta1 * *m + c.one_minus_beta1 * d;
-        *v = c.beta2 * *v + c.one_minus_beta2 * d * d;
-        let denom = v.sqrt() / c.bc2_sqrt + c.eps;
-        *p = q - c.step_size * (*m / denom);
+simd_dispatch! {
+    /// Compiled for each SIMD instruction set and chosen at run time: the square root and the
+    /// division of every element are the update's cost, four times wider with AVX-512 than
+    /// with the baseline's SSE2, and exactly rounded on every width.
+    fn kernel<T: OptimFloat>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], c: Coefs<T>) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let q = *p * c.shrink;
+            let d = g + c.l2 * q;
+            *m = c.beta1 * *m + c.one_minus_beta1 * d;
+            *v = c.beta2 * *v + c.one_minus_beta2 * d * d;
+            let denom = v.sqrt() / c.bc2_sqrt + c.eps;
+            *p = q - c.step_size * (*m / denom);
+        }
     }
 }
 

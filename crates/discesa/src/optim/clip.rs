@@ -3,6 +3,7 @@
 use super::float::{cast, widen};
 use super::parallel::PAR_THRESHOLD;
 use super::{validate, OptimError, OptimFloat};
+use crate::simd::simd_dispatch;
 use rayon::prelude::*;
 
 /// Elements per partial sum; partial sums are added in a fixed order so the norm does not
@@ -13,21 +14,25 @@ const NORM_CHUNK: usize = 1 << 14;
 /// would take four cycles per element, eight chains let the compiler vectorise.
 const LANES: usize = 8;
 
-/// Σ x² over `xs` in `f64`, in [`LANES`] partial sums combined in a fixed order (so the result
-/// depends only on the values, never on timing).
-pub fn sum_squares<T: OptimFloat>(xs: &[T]) -> f64 {
-    let mut acc = [0f64; LANES];
-    let mut add = |run: &[T]| {
-        for (a, &x) in acc.iter_mut().zip(run) {
-            let x = widen(x);
-            *a += x * x;
-        }
-    };
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    chunks.for_each(&mut add);
-    add(tail);
-    acc.iter().sum()
+simd_dispatch! {
+    /// Σ x² over `xs` in `f64`, in [`LANES`] partial sums combined in a fixed order (so the
+    /// result depends only on the values, never on timing). Compiled per SIMD instruction set
+    /// (chosen at run time): widening to `f64` fills two lanes of an SSE2 register, eight of an
+    /// AVX-512 one.
+    pub fn sum_squares<T: OptimFloat>(xs: &[T]) -> f64 {
+        let mut acc = [0f64; LANES];
+        let mut add = |run: &[T]| {
+            for (a, &x) in acc.iter_mut().zip(run) {
+                let x = widen(x);
+                *a += x * x;
+            }
+        };
+        let chunks = xs.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        chunks.for_each(&mut add);
+        add(tail);
+        acc.iter().sum()
+    }
 }
 
 /// Global L2 norm of the buffer, accumulated in `f64` and deterministic.

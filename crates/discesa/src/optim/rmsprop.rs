@@ -19,6 +19,7 @@ use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::{zip3, zip4};
 use super::validate;
 use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
+use crate::simd::simd_dispatch;
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -112,22 +113,28 @@ struct Coefs<T> {
     mu: T,
 }
 
-fn plain_kernel<T: OptimFloat>(p: &mut [T], g: &[T], v: &mut [T], c: Coefs<T>) {
-    for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
-        let d = g + c.wd * *p;
-        *v = c.alpha * *v + c.one_minus_alpha * d * d;
-        let a = v.sqrt() + c.eps;
-        *p = *p - c.lr * (d / a);
+simd_dispatch! {
+    /// Compiled per SIMD instruction set, as Adam's kernel.
+    fn plain_kernel<T: OptimFloat>(p: &mut [T], g: &[T], v: &mut [T], c: Coefs<T>) {
+        for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+            let d = g + c.wd * *p;
+            *v = c.alpha * *v + c.one_minus_alpha * d * d;
+            let a = v.sqrt() + c.eps;
+            *p = *p - c.lr * (d / a);
+        }
     }
 }
 
-fn momentum_kernel<T: OptimFloat>(p: &mut [T], g: &[T], v: &mut [T], b: &mut [T], c: Coefs<T>) {
-    for (((p, &g), v), b) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(b.iter_mut()) {
-        let d = g + c.wd * *p;
-        *v = c.alpha * *v + c.one_minus_alpha * d * d;
-        let a = v.sqrt() + c.eps;
-        *b = c.mu * *b + d / a;
-        *p = *p - c.lr * *b;
+simd_dispatch! {
+    /// Compiled per SIMD instruction set, as Adam's kernel.
+    fn momentum_kernel<T: OptimFloat>(p: &mut [T], g: &[T], v: &mut [T], b: &mut [T], c: Coefs<T>) {
+        for (((p, &g), v), b) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(b.iter_mut()) {
+            let d = g + c.wd * *p;
+            *v = c.alpha * *v + c.one_minus_alpha * d * d;
+            let a = v.sqrt() + c.eps;
+            *b = c.mu * *b + d / a;
+            *p = *p - c.lr * *b;
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use super::optimizer::{check_buffers, shared_optimizer_methods};
 use super::parallel::{zip2, zip3};
 use super::validate;
 use super::{DecayMask, OptimError, OptimFloat, Optimizer, OptimizerKind};
+use crate::simd::simd_dispatch;
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Sgd`].
@@ -138,10 +139,13 @@ impl<T: OptimFloat> Sgd<T> {
     }
 }
 
-fn plain_kernel<T: OptimFloat>(p: &mut [T], g: &[T], lr: T, wd: T) {
-    for (p, &g) in p.iter_mut().zip(g) {
-        let d = g + wd * *p;
-        *p = *p - lr * d;
+simd_dispatch! {
+    /// Compiled per SIMD instruction set (chosen at run time): wider loads and stores.
+    fn plain_kernel<T: OptimFloat>(p: &mut [T], g: &[T], lr: T, wd: T) {
+        for (p, &g) in p.iter_mut().zip(g) {
+            let d = g + wd * *p;
+            *p = *p - lr * d;
+        }
     }
 }
 
@@ -152,21 +156,24 @@ struct MomentumCoefs<T> {
     one_minus_damp: T,
 }
 
-fn momentum_kernel<T: OptimFloat, const FIRST: bool, const NESTEROV: bool>(
-    p: &mut [T],
-    g: &[T],
-    b: &mut [T],
-    c: &MomentumCoefs<T>,
-) {
-    for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-        let d = g + c.wd * *p;
-        *b = if FIRST {
-            d
-        } else {
-            c.mu * *b + c.one_minus_damp * d
-        };
-        let d = if NESTEROV { d + c.mu * *b } else { *b };
-        *p = *p - c.lr * d;
+simd_dispatch! {
+    /// Compiled per SIMD instruction set, as [`plain_kernel`].
+    fn momentum_kernel<T: OptimFloat, const FIRST: bool, const NESTEROV: bool>(
+        p: &mut [T],
+        g: &[T],
+        b: &mut [T],
+        c: &MomentumCoefs<T>,
+    ) {
+        for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+            let d = g + c.wd * *p;
+            *b = if FIRST {
+                d
+            } else {
+                c.mu * *b + c.one_minus_damp * d
+            };
+            let d = if NESTEROV { d + c.mu * *b } else { *b };
+            *p = *p - c.lr * d;
+        }
     }
 }
 
