@@ -15,7 +15,6 @@ rate, batch-norm in evaluation mode for the test set.
 Prints one line per seed: `seed S  test accuracy A %  T s`.
 """
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -25,25 +24,15 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_mnist_memory import read_idx  # noqa: E402
 from torch_parity import ResNet  # noqa: E402
 
 
-def idx(path):
-    """An IDX file (gzip or not) as a numpy array."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 def load(data, stem):
-    for ext in ("", ".gz"):
-        p = os.path.join(data, stem + ext)
-        if os.path.exists(p):
-            return idx(p)
-    sys.exit(f"error: {stem} not found in {data}")
+    p = os.path.join(data, stem)
+    if not (os.path.exists(p) or os.path.exists(p + ".gz")):
+        sys.exit(f"error: {stem} not found in {data}")
+    return read_idx(p)
 
 
 def run(seed, data, epochs=3, batch=128):

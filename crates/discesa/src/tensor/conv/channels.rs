@@ -11,9 +11,9 @@
 //! The operation is `out[j, o] = Σ_{i, t} w(o, i, t) · src[i·plane + off[t] + pos[j]]`.
 
 use super::direct::Weights;
+use super::lanes::{vector_blocks, Isa, Lane};
 #[cfg(target_arch = "x86_64")]
 use super::lanes::{Avx2, Avx512};
-use super::lanes::{Isa, Lane};
 use super::transpose::transpose;
 
 /// A cache line of floats: the packed weights' unit, so every packed row starts on a line.
@@ -183,10 +183,7 @@ unsafe fn sweep_columns(
     let mut i0 = 0;
     while i0 < d.w.cin {
         let i1 = (i0 + step).min(d.w.cin);
-        let mut v0 = 0;
-        while v0 < nv {
-            v0 += block(v0, nv - v0, i0, i1);
-        }
+        vector_blocks(nv, |v0, left| block(v0, left, i0, i1));
         i0 = i1;
     }
 }

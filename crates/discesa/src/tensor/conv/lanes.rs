@@ -135,6 +135,16 @@ impl Lane for Avx2 {
     }
 }
 
+/// Calls `block(v0, left)` from channel vector 0 to `nv`, `left` of them remaining at `v0`;
+/// each call handles a register block and returns how many vectors it took.
+#[inline(always)]
+pub(super) fn vector_blocks(nv: usize, mut block: impl FnMut(usize, usize) -> usize) {
+    let mut v0 = 0;
+    while v0 < nv {
+        v0 += block(v0, nv - v0);
+    }
+}
+
 /// Every instruction set of the kernels this CPU has (for tests of each).
 #[cfg(test)]
 pub(crate) fn cpu_isas() -> Vec<Isa> {

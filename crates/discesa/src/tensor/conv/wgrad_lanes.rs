@@ -10,9 +10,9 @@
 //!
 //! The operation is `out[k, o] += Σ_j gt[j, o] · src[bases[k] + pos[j]]`.
 
+use super::lanes::{vector_blocks, Isa, Lane};
 #[cfg(target_arch = "x86_64")]
 use super::lanes::{Avx2, Avx512};
-use super::lanes::{Isa, Lane};
 
 /// One call's operands: pair `k` reads the input at `bases[k] + pos[j]` for position `j`, whose
 /// output-gradient row is `gt[j·cpad..(j + 1)·cpad]`.
@@ -84,16 +84,6 @@ unsafe fn add_avx2(d: &PairLanes<'_>, out: *mut f32) {
             _ => pairs::<Avx2, 2, 6>(d, out, v0),
         }
     })
-}
-
-/// Calls `block(v0, left)` from channel vector 0 to `nv`, `left` of them remaining at `v0`;
-/// each call returns how many vectors it took.
-#[inline(always)]
-fn vector_blocks(nv: usize, mut block: impl FnMut(usize, usize) -> usize) {
-    let mut v0 = 0;
-    while v0 < nv {
-        v0 += block(v0, nv - v0);
-    }
 }
 
 /// Every pair block for channel vectors `v0..v0 + CV`; returns `CV`.

@@ -70,6 +70,14 @@ fn pad_images_end_to_end(
     }
 }
 
+/// Where each (input channel, tap) pair starts when the channels' padded rows lie `stride`
+/// apart: `c·stride + tap`, channel-major as the weight layout.
+fn pair_starts(channels: usize, taps: &[usize], stride: usize) -> Vec<usize> {
+    (0..channels)
+        .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
+        .collect()
+}
+
 /// Adds the stride-1 weight gradient of images `range` into `acc` by the direct kernel: the
 /// padded planes of several images end to end in one row per channel, their output-gradient rows
 /// (zero in the unused columns) likewise, and one long dot product per (o, c, tap).
@@ -90,9 +98,7 @@ fn weight_grad_direct(
         let nb = per.min(range.end - first);
         let len = direct::padded_cols(nb * plane);
         let stride = len + max_off;
-        let starts: Vec<usize> = (0..cg)
-            .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
-            .collect();
+        let starts = pair_starts(cg, &taps, stride);
         for grp in 0..g.opt.groups {
             with_scratch(Slot::Padded, cg * stride, |xb: &mut [f32]| {
                 pad_images_end_to_end(xs, g, &pd, grp, first..first + nb, xb, stride);
@@ -142,9 +148,7 @@ fn weight_grad_lanes(
     // inside image b's padded plane.
     let stride = per * plane;
     let taps: Vec<usize> = pd.tap_offsets(g).collect();
-    let bases: Vec<usize> = (0..cg)
-        .flat_map(|c| taps.iter().map(move |&t| c * stride + t))
-        .collect();
+    let bases = pair_starts(cg, &taps, stride);
     let wp = pd.wp;
     let pos: Vec<usize> = (0..per)
         .flat_map(|b| {
