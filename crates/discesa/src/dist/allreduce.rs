@@ -15,6 +15,8 @@ use std::time::Instant;
 pub struct AllReduce {
     bucket_bytes: usize,
     plan: Option<BucketPlan>,
+    /// The summed buckets of the last step, whose buffers carry the next step's buckets.
+    spare: Vec<Vec<f32>>,
 }
 
 impl AllReduce {
@@ -23,6 +25,7 @@ impl AllReduce {
         AllReduce {
             bucket_bytes,
             plan: None,
+            spare: Vec::new(),
         }
     }
 }
@@ -37,6 +40,7 @@ fn averaged_gradient(
     data: &Dataset,
     rows: &[usize],
     timeline: &mut Timeline,
+    spare: &mut Vec<Vec<f32>>,
 ) -> Result<(f64, f64, usize)> {
     let slice = shard(rows.len(), comm.size(), comm.rank());
     let mine = &rows[slice.clone()];
@@ -63,7 +67,9 @@ fn averaged_gradient(
             filled[b] += 1;
             if filled[b] == plan.members[b] && failure.is_none() {
                 let r = plan.ranges[b].clone();
-                let part: Vec<f32> = grads[r].iter().map(|g| g * weight).collect();
+                let mut part = spare.pop().unwrap_or_default();
+                part.clear();
+                part.extend(grads[r].iter().map(|g| g * weight));
                 match comm.start_all_reduce_sum(part) {
                     Ok(p) => pending.push((b, timeline.now(), p)),
                     Err(e) => failure = Some(e),
@@ -86,6 +92,7 @@ fn averaged_gradient(
     for (b, started, p) in pending {
         let sum = p.wait()?;
         grads[plan.ranges[b].clone()].copy_from_slice(&sum);
+        spare.push(sum);
         timeline.span(&format!("all-reduce bucket {b}"), started);
     }
     timeline.span("wait for all-reduce", t1);
@@ -109,6 +116,7 @@ impl RankSteps for AllReduce {
             step.data,
             step.rows,
             &mut rank.timeline,
+            &mut self.spare,
         )?;
         let mut global = [loss_sum];
         rank.comm.all_reduce_sum_f64(&mut global)?;
