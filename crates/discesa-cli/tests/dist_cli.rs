@@ -176,6 +176,70 @@ fn a_panicking_worker_ends_the_run_and_resume_is_bit_identical() {
     assert_eq!(bytes(&ck), bytes(&whole), "resumed weights differ");
 }
 
+/// The timeline's event names per track (`tid`), from a Chrome trace file.
+fn trace_tracks(path: &Path) -> Vec<(u64, Vec<String>)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut tracks: Vec<(u64, Vec<String>)> = Vec::new();
+    for e in v["traceEvents"].as_array().unwrap() {
+        if e["ph"] != "X" {
+            continue;
+        }
+        let tid = e["tid"].as_u64().unwrap();
+        let name = e["name"].as_str().unwrap().to_string();
+        match tracks.iter_mut().find(|t| t.0 == tid) {
+            Some(t) => t.1.push(name),
+            None => tracks.push((tid, vec![name])),
+        }
+    }
+    tracks.sort_by_key(|t| t.0);
+    tracks
+}
+
+#[test]
+fn profile_writes_a_timeline_per_rank_and_for_one_process() {
+    let t = Temp::new("profile");
+    let data = data_csv(&t.path("d.csv"), 150);
+    // 120 training rows in batches of 20: 6 steps per epoch, 3 epochs.
+    let plain = t.path("plain");
+    ok(run(&train_args(&data, &plain, &[]), &[]), "one process");
+    let trace = t.path("one.json");
+    let ck = t.path("one");
+    let out = ok(
+        run(&train_args(&data, &ck, &["--profile", s(&trace)]), &[]),
+        "one process with --profile",
+    );
+    assert_eq!(bytes(&ck), bytes(&plain), "--profile changed the training");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time shares"));
+    let tracks = trace_tracks(&trace);
+    assert_eq!(tracks.len(), 1, "{tracks:?}");
+    let count = |names: &[String], n: &str| names.iter().filter(|x| *x == n).count();
+    assert_eq!(count(&tracks[0].1, "compute"), 18);
+    assert_eq!(count(&tracks[0].1, "update"), 18);
+
+    let trace = t.path("two.json");
+    let ck = t.path("two");
+    ok(
+        run(
+            &train_args(&data, &ck, &["--workers", "2", "--profile", s(&trace)]),
+            &[],
+        ),
+        "two workers with --profile",
+    );
+    let tracks = trace_tracks(&trace);
+    assert_eq!(tracks.len(), 2, "one track per rank");
+    for (_, names) in &tracks {
+        for n in [
+            "compute",
+            "all-reduce bucket 0",
+            "wait for all-reduce",
+            "update",
+        ] {
+            assert_eq!(count(names, n), 18, "{n}");
+        }
+    }
+}
+
 #[test]
 fn bad_distributed_options_are_one_line_and_exit_2() {
     let t = Temp::new("wbad");

@@ -8,7 +8,7 @@ use super::comm::{Communicator, PendingReduce};
 use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps, Step};
 use super::timeline::Timeline;
 use crate::data::Dataset;
-use crate::train::{Result, StepOutcome, Trainer};
+use crate::train::{GradReady, Result, StepOutcome, Trainer};
 use std::time::Instant;
 
 /// The DDP-style strategy.
@@ -45,6 +45,7 @@ fn averaged_gradient(
     let slice = shard(rows.len(), comm.size(), comm.rank());
     let mine = &rows[slice.clone()];
     let weight = mine.len() as f32 / rows.len() as f32;
+    let alone = comm.size() == 1;
     let mut pending: Vec<(usize, Option<Instant>, Box<dyn PendingReduce>)> =
         Vec::with_capacity(plan.ranges.len());
     let mut filled = vec![0usize; plan.ranges.len()];
@@ -80,7 +81,9 @@ fn averaged_gradient(
                 let _ = p.test();
             }
         };
-        let b = trainer.compute_gradient(data, mine, slice.start, Some(&mut hook))?;
+        // A single rank has nothing to sum: its gradient is already the batch mean.
+        let hook: Option<&mut GradReady<'_>> = if alone { None } else { Some(&mut hook) };
+        let b = trainer.compute_gradient(data, mine, slice.start, hook)?;
         (b.loss, b.metric_sum)
     };
     if let Some(e) = failure {
@@ -95,7 +98,9 @@ fn averaged_gradient(
         spare.push(sum);
         timeline.span(&format!("all-reduce bucket {b}"), started);
     }
-    timeline.span("wait for all-reduce", t1);
+    if !alone {
+        timeline.span("wait for all-reduce", t1);
+    }
     Ok((loss * mine.len() as f64, msum, mine.len()))
 }
 

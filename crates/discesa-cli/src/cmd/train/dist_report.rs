@@ -34,8 +34,13 @@ pub(super) fn report_dist(
         let events = timeline.gather(steps.comm()).map_err(fail)?;
         if steps.comm().rank() == 0 {
             write_trace(path, events).map_err(fail)?;
+            let over = if ranks > 1 {
+                format!(" (mean over {ranks} ranks)")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "time shares (mean over {ranks} ranks): compute {:.1}%, communication {:.1}%, waiting {:.1}%, update {:.1}%; timeline in {}",
+                "time shares{over}: compute {:.1}%, communication {:.1}%, waiting {:.1}%, update {:.1}%; timeline in {}",
                 mean[0] * 100.0,
                 mean[1] * 100.0,
                 mean[2] * 100.0,

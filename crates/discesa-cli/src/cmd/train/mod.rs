@@ -13,7 +13,7 @@ use super::train_config::FileConfig;
 use super::train_dist::{plan, run_ranks, DistArgs, Launch};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
-use discesa::dist::{Communicator, Timeline};
+use discesa::dist::{Communicator, SoloComm, Strategy, StrategyOptions, Timeline};
 use discesa::train::{
     init_from_state_dict, prepare, resume_checkpoint, Console, Observer, Silent, TrainError,
     Trainer,
@@ -292,7 +292,20 @@ pub fn run(a: TrainArgs) -> CmdResult {
         grad_norm_columns: a.grad_norms.is_some(),
         keep_epochs: a.keep_epochs,
     }));
+    // One process with `--profile` takes the one-rank all-reduce step, which is the plain step
+    // (no buckets, nothing to wait for) with the timeline kept.
+    let solo_profile = StrategyOptions {
+        strategy: Strategy::AllReduce,
+        ..strategy.clone()
+    };
     let body = |comm: Option<Box<dyn Communicator>>| -> CmdResult {
+        let (comm, strategy) = match comm {
+            None if a.dist.profile.is_some() => (
+                Some(Box::new(SoloComm) as Box<dyn Communicator>),
+                &solo_profile,
+            ),
+            c => (c, &strategy),
+        };
         let mut trainer = make_trainer()?;
         let rank = comm.as_ref().map_or(0, |c| c.rank());
         if rank == 0 {
@@ -345,7 +358,7 @@ pub fn run(a: TrainArgs) -> CmdResult {
                         steps.as_mut(),
                     )
                     .map_err(fail)?;
-                extra = report_dist(steps.as_mut(), &strategy, ranks, a.dist.profile.as_deref())?;
+                extra = report_dist(steps.as_mut(), strategy, ranks, a.dist.profile.as_deref())?;
             }
         }
         if rank != 0 {
