@@ -504,10 +504,19 @@ fn allreduce_and_ps_on_mpi_ranks_equal_the_single_process_run() {
     let solo = t.path("solo");
     ok(run(&train_args(&data, &solo, &extra), &[]), "one process");
     let want = weights(&solo);
-    for (n, strategy) in [(2, "allreduce"), (2, "ps"), (3, "allreduce")] {
-        let ck = t.path(&format!("{strategy}-{n}"));
+    // The tiny bucket cap puts every parameter tensor in a bucket of its own, all-reduced while
+    // backward goes on.
+    let cases: [(usize, &str, &[&str]); 4] = [
+        (2, "allreduce", &[]),
+        (2, "ps", &[]),
+        (3, "allreduce", &[]),
+        (2, "allreduce", &["--bucket-mb", "0.0001"]),
+    ];
+    for (i, (n, strategy, more)) in cases.into_iter().enumerate() {
+        let ck = t.path(&format!("{strategy}-{n}-{i}"));
         let mut a = train_args(&data, &ck, &extra);
         a.extend(["--strategy", strategy, "--json"].map(String::from));
+        a.extend(more.iter().map(|x| x.to_string()));
         let (out, _) = mpi(n, &a, &[], LIMIT);
         let out = ok(out, strategy);
         let json: serde_json::Value =

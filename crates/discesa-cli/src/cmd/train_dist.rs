@@ -15,7 +15,8 @@ pub struct DistArgs {
     /// allreduce, ps, local-sgd or async (allreduce when there is more than one rank).
     #[arg(long)]
     pub strategy: Option<String>,
-    /// All-reduce bucket size in MiB after the first ~1 MiB bucket (allreduce, local-sgd warm-up).
+    /// Cap of every all-reduce bucket in MiB; by default the first (last layers') closes at
+    /// 1 MiB and the others at 25 MiB, as in PyTorch DDP (allreduce, local-sgd warm-up).
     #[arg(long)]
     pub bucket_mb: Option<f64>,
     /// ps: rank 0 only serves and computes no gradients.
@@ -102,7 +103,7 @@ pub fn plan(
     let defaults = StrategyOptions::default();
     let o = StrategyOptions {
         strategy,
-        bucket_mb: d.bucket_mb.unwrap_or(defaults.bucket_mb),
+        bucket_mb: d.bucket_mb,
         dedicated_server: d.dedicated_server,
         sync_every: d.sync_every.unwrap_or(defaults.sync_every),
         warmup_steps: d.warmup_steps.unwrap_or(defaults.warmup_steps),

@@ -3,7 +3,7 @@
 //! starting the moment backward has produced all of its gradients; every rank then takes the
 //! same optimizer step.
 
-use super::buckets::BucketPlan;
+use super::buckets::{BucketCaps, BucketPlan};
 use super::comm::{Communicator, PendingReduce};
 use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps, Step};
 use super::timeline::Timeline;
@@ -13,17 +13,17 @@ use std::time::Instant;
 
 /// The DDP-style strategy.
 pub struct AllReduce {
-    bucket_bytes: usize,
+    caps: BucketCaps,
     plan: Option<BucketPlan>,
     /// The summed buckets of the last step, whose buffers carry the next step's buckets.
     spare: Vec<Vec<f32>>,
 }
 
 impl AllReduce {
-    /// All-reduce with buckets of `bucket_bytes` after the first.
-    pub fn new(bucket_bytes: usize) -> Self {
+    /// All-reduce with gradient buckets of at most `caps`.
+    pub fn new(caps: BucketCaps) -> Self {
         AllReduce {
-            bucket_bytes,
+            caps,
             plan: None,
             spare: Vec::new(),
         }
@@ -46,6 +46,12 @@ fn averaged_gradient(
     let mine = &rows[slice.clone()];
     let weight = mine.len() as f32 / rows.len() as f32;
     let alone = comm.size() == 1;
+    // A bucket that holds the whole gradient fills when backward ends anyway: it is sent as
+    // the gradient buffer itself, scaled in place, and the sum comes back as the new gradient
+    // buffer (no copy in or out).
+    let n_grads = trainer.grads_mut().len();
+    let send_whole =
+        !alone && !mine.is_empty() && plan.ranges.len() == 1 && plan.ranges[0] == (0..n_grads);
     let mut pending: Vec<(usize, Option<Instant>, Box<dyn PendingReduce>)> =
         Vec::with_capacity(plan.ranges.len());
     let mut filled = vec![0usize; plan.ranges.len()];
@@ -66,7 +72,7 @@ fn averaged_gradient(
         let mut hook = |k: usize, grads: &mut [f32]| {
             let b = plan.bucket_of[k];
             filled[b] += 1;
-            if filled[b] == plan.members[b] && failure.is_none() {
+            if filled[b] == plan.members[b] && failure.is_none() && !send_whole {
                 let r = plan.ranges[b].clone();
                 let mut part = spare.pop().unwrap_or_default();
                 part.clear();
@@ -84,6 +90,19 @@ fn averaged_gradient(
         // A single rank has nothing to sum: its gradient is already the batch mean.
         let hook: Option<&mut GradReady<'_>> = if alone { None } else { Some(&mut hook) };
         let b = trainer.compute_gradient(data, mine, slice.start, hook)?;
+        if send_whole {
+            let grads = trainer.grads_mut();
+            if weight != 1.0 {
+                grads.iter_mut().for_each(|g| *g *= weight);
+            }
+            match comm.start_all_reduce_sum(std::mem::take(grads)) {
+                Ok(p) => pending.push((0, timeline.now(), p)),
+                Err(e) => {
+                    *trainer.grads_mut() = vec![0.0; n_grads];
+                    return Err(e.into());
+                }
+            }
+        }
         (b.loss, b.metric_sum)
     };
     if let Some(e) = failure {
@@ -93,9 +112,18 @@ fn averaged_gradient(
     let t1 = timeline.now();
     let grads = trainer.grads_mut();
     for (b, started, p) in pending {
-        let sum = p.wait()?;
-        grads[plan.ranges[b].clone()].copy_from_slice(&sum);
-        spare.push(sum);
+        // A failed step leaves a zero gradient, never an empty buffer.
+        let sum = p.wait().inspect_err(|_| {
+            if send_whole {
+                *grads = vec![0.0; n_grads];
+            }
+        })?;
+        if send_whole {
+            *grads = sum;
+        } else {
+            grads[plan.ranges[b].clone()].copy_from_slice(&sum);
+            spare.push(sum);
+        }
         timeline.span(&format!("all-reduce bucket {b}"), started);
     }
     if !alone {
@@ -106,10 +134,7 @@ fn averaged_gradient(
 
 impl RankSteps for AllReduce {
     fn prepare(&mut self, trainer: &Trainer) {
-        self.plan = Some(BucketPlan::new(
-            trainer.params().entries(),
-            self.bucket_bytes,
-        ));
+        self.plan = Some(BucketPlan::new(trainer.params().entries(), self.caps));
     }
 
     fn step(&mut self, rank: &mut Rank, step: Step<'_>) -> Result<StepOutcome> {

@@ -1,12 +1,34 @@
 //! Gradient buckets as PyTorch DDP forms them: parameter tensors taken in reverse layer order
-//! (the order backward produces them), the first bucket closed at ~1 MiB so communication
-//! starts early, the others at the `--bucket-mb` cap.
+//! (the order backward produces them). By default the first bucket is closed at ~1 MiB so
+//! communication starts early and the others at 25 MiB; `--bucket-mb` sets one cap for all.
 
 use crate::nn::ParamEntry;
 use std::ops::Range;
 
-/// Size at which the first bucket is closed (DDP's `first_bucket_bytes_cap`).
+/// Size at which the first bucket is closed by default (DDP's `first_bucket_bytes_cap`).
 pub const FIRST_BUCKET_BYTES: usize = 1 << 20;
+
+/// Size at which the other buckets are closed by default (DDP's `bucket_cap_mb`, 25 MiB).
+pub const BUCKET_BYTES: usize = 25 << 20;
+
+/// The sizes at which buckets are closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketCaps {
+    /// The first bucket's (the last layers').
+    pub first: usize,
+    /// Every other bucket's.
+    pub rest: usize,
+}
+
+impl BucketCaps {
+    /// The same cap for every bucket (DDP when `bucket_cap_mb` is given).
+    pub fn all(bytes: usize) -> BucketCaps {
+        BucketCaps {
+            first: bytes,
+            rest: bytes,
+        }
+    }
+}
 
 /// Buckets over a flat parameter layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,9 +42,9 @@ pub struct BucketPlan {
 }
 
 impl BucketPlan {
-    /// Buckets for `entries` (contiguous, in layout order), `cap_bytes` per bucket after the
-    /// first. A bucket is closed once it holds at least its cap.
-    pub fn new(entries: &[ParamEntry], cap_bytes: usize) -> BucketPlan {
+    /// Buckets for `entries` (contiguous, in layout order). A bucket is closed once it holds
+    /// at least its cap.
+    pub fn new(entries: &[ParamEntry], caps: BucketCaps) -> BucketPlan {
         let mut ranges = Vec::new();
         let mut members = Vec::new();
         let mut bucket_of = vec![0; entries.len()];
@@ -35,9 +57,9 @@ impl BucketPlan {
             bytes += e.numel() * 4;
             count += 1;
             let cap = if ranges.is_empty() {
-                FIRST_BUCKET_BYTES
+                caps.first
             } else {
-                cap_bytes.max(1)
+                caps.rest
             };
             if bytes >= cap || k == 0 {
                 ranges.push(e.offset..end);
@@ -81,13 +103,25 @@ mod tests {
                 e
             })
             .collect();
-        let plan = BucketPlan::new(&entries, 25 << 20);
+        let default = BucketCaps {
+            first: FIRST_BUCKET_BYTES,
+            rest: BUCKET_BYTES,
+        };
+        let plan = BucketPlan::new(&entries, default);
         // The first bucket closes once it reaches 1 MiB: it takes everything here (1.08 MB).
         assert_eq!(plan.ranges, vec![0..off]);
-        let small = BucketPlan::new(&entries, 300_000);
-        assert_eq!(small.ranges.len(), 1);
+        // One cap of 0.25 MiB for all: the last two layers (273 KB), then the first layer.
+        let small = BucketPlan::new(&entries, BucketCaps::all(1 << 18));
+        assert_eq!(small.ranges, vec![200_960..off, 0..200_960]);
+        assert_eq!(small.members, vec![4, 2]);
         let tiny: Vec<ParamEntry> = (0..6).map(|i| entry("t", i * 300_000, 300_000)).collect();
-        let p = BucketPlan::new(&tiny, 2_000_000);
+        let p = BucketPlan::new(
+            &tiny,
+            BucketCaps {
+                first: FIRST_BUCKET_BYTES,
+                rest: 2_000_000,
+            },
+        );
         // 1.2 MB closes the first bucket at one tensor; then two tensors (2.4 MB) per bucket.
         assert_eq!(p.ranges[0], 1_500_000..1_800_000);
         assert_eq!(p.ranges[1], 900_000..1_500_000);

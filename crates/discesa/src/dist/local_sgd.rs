@@ -8,6 +8,7 @@
 //! one model.
 
 use super::allreduce::AllReduce;
+use super::buckets::BucketCaps;
 use super::common::{shard, Rank, RankSteps, Step};
 use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
 
@@ -20,11 +21,11 @@ pub struct LocalSgd {
 }
 
 impl LocalSgd {
-    /// Averages every `sync_every` steps after `warmup` all-reduce steps (with buckets of
-    /// `bucket_bytes` after the first).
-    pub fn new(sync_every: u64, warmup: u64, bucket_bytes: usize) -> Self {
+    /// Averages every `sync_every` steps after `warmup` all-reduce steps (with gradient buckets
+    /// of at most `caps`).
+    pub fn new(sync_every: u64, warmup: u64, caps: BucketCaps) -> Self {
         LocalSgd {
-            all_reduce: AllReduce::new(bucket_bytes),
+            all_reduce: AllReduce::new(caps),
             sync_every: sync_every.max(1),
             warmup,
             rows_since_sync: 0,

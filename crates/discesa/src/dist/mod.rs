@@ -31,7 +31,7 @@ mod timeline;
 
 pub use allreduce::AllReduce;
 pub use async_sgd::{AsyncSgd, StalenessHistogram};
-pub use buckets::{BucketPlan, FIRST_BUCKET_BYTES};
+pub use buckets::{BucketCaps, BucketPlan, BUCKET_BYTES, FIRST_BUCKET_BYTES};
 pub use comm::{CommError, CommResult, Communicator, PendingReduce, SoloComm};
 pub use common::{shard, Rank, RankSteps, Ranked, Step};
 pub use launch::{

@@ -2,6 +2,7 @@
 
 use super::allreduce::AllReduce;
 use super::async_sgd::{AsyncSgd, StalenessHistogram};
+use super::buckets::{BucketCaps, BUCKET_BYTES, FIRST_BUCKET_BYTES};
 use super::comm::Communicator;
 use super::common::Ranked;
 use super::local_sgd::LocalSgd;
@@ -61,8 +62,9 @@ impl FromStr for Strategy {
 pub struct StrategyOptions {
     /// Which strategy.
     pub strategy: Strategy,
-    /// Bucket cap after the first bucket, in MiB (`allreduce`).
-    pub bucket_mb: f64,
+    /// Cap of every gradient bucket, in MiB (`allreduce`); `None` closes the first bucket at
+    /// [`FIRST_BUCKET_BYTES`] and the others at [`BUCKET_BYTES`], as DDP does by default.
+    pub bucket_mb: Option<f64>,
     /// Rank 0 only serves and computes no gradients (`ps`).
     pub dedicated_server: bool,
     /// Local steps between parameter averages (`local-sgd`).
@@ -77,7 +79,7 @@ impl Default for StrategyOptions {
     fn default() -> Self {
         StrategyOptions {
             strategy: Strategy::AllReduce,
-            bucket_mb: 25.0,
+            bucket_mb: None,
             dedicated_server: false,
             sync_every: 4,
             warmup_steps: 0,
@@ -104,11 +106,8 @@ impl StrategyOptions {
         if self.sync_every == 0 {
             return Err("--sync-every must be at least 1".into());
         }
-        if !(self.bucket_mb.is_finite() && self.bucket_mb > 0.0) {
-            return Err(format!(
-                "--bucket-mb must be positive, got {}",
-                self.bucket_mb
-            ));
+        if let Some(mb) = self.bucket_mb.filter(|mb| !(mb.is_finite() && *mb > 0.0)) {
+            return Err(format!("--bucket-mb must be positive, got {mb}"));
         }
         if self.strategy == Strategy::Async && size < 2 {
             return Err("--strategy async needs at least 2 ranks (a server and a worker)".into());
@@ -121,11 +120,15 @@ impl StrategyOptions {
 
     /// The runner of this strategy on `comm`'s rank.
     pub fn runner(&self, comm: Box<dyn Communicator>, timeline: Timeline) -> Box<dyn DistSteps> {
-        let bucket_bytes = (self.bucket_mb * 1_048_576.0) as usize;
+        let caps = match self.bucket_mb {
+            None => BucketCaps {
+                first: FIRST_BUCKET_BYTES,
+                rest: BUCKET_BYTES,
+            },
+            Some(mb) => BucketCaps::all((mb * 1_048_576.0) as usize),
+        };
         match self.strategy {
-            Strategy::AllReduce => {
-                Box::new(Ranked::new(comm, timeline, AllReduce::new(bucket_bytes)))
-            }
+            Strategy::AllReduce => Box::new(Ranked::new(comm, timeline, AllReduce::new(caps))),
             Strategy::Ps => Box::new(Ranked::new(
                 comm,
                 timeline,
@@ -134,7 +137,7 @@ impl StrategyOptions {
             Strategy::LocalSgd => Box::new(Ranked::new(
                 comm,
                 timeline,
-                LocalSgd::new(self.sync_every, self.warmup_steps, bucket_bytes),
+                LocalSgd::new(self.sync_every, self.warmup_steps, caps),
             )),
             Strategy::Async => Box::new(Ranked::new(
                 comm,

@@ -136,7 +136,7 @@ fn allreduce_and_ps_equal_the_single_process_run_with_adam_and_dropout() {
     );
     // Small buckets: several all-reduces per step, started during backward.
     let o = StrategyOptions {
-        bucket_mb: 1e-4,
+        bucket_mb: Some(1e-4),
         ..StrategyOptions::default()
     };
     close(&distributed(3, &data, m, c, &o).unwrap().0, &want, 2e-5);
