@@ -72,7 +72,7 @@ fn averaged_gradient(
         let mut hook = |k: usize, grads: &mut [f32]| {
             let b = plan.bucket_of[k];
             filled[b] += 1;
-            if filled[b] == plan.members[b] && failure.is_none() && !send_whole {
+            if filled[b] == plan.members[b] && failure.is_none() {
                 let r = plan.ranges[b].clone();
                 let mut part = spare.pop().unwrap_or_default();
                 part.clear();
@@ -87,8 +87,13 @@ fn averaged_gradient(
                 let _ = p.test();
             }
         };
-        // A single rank has nothing to sum: its gradient is already the batch mean.
-        let hook: Option<&mut GradReady<'_>> = if alone { None } else { Some(&mut hook) };
+        // A single rank has nothing to sum (its gradient is already the batch mean), and the
+        // whole gradient is sent once backward is done.
+        let hook: Option<&mut GradReady<'_>> = if alone || send_whole {
+            None
+        } else {
+            Some(&mut hook)
+        };
         let b = trainer.compute_gradient(data, mine, slice.start, hook)?;
         if send_whole {
             let grads = trainer.grads_mut();
