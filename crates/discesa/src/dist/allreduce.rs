@@ -8,7 +8,7 @@ use super::comm::{Communicator, PendingReduce};
 use super::common::{agree_on_params, shard, zero_grads, Rank, RankSteps, Step};
 use super::timeline::Timeline;
 use crate::data::Dataset;
-use crate::train::{GradReady, Result, StepOutcome, Trainer};
+use crate::train::{BatchShare, GradReady, Result, StepOutcome, Trainer};
 use std::time::Instant;
 
 /// The DDP-style strategy.
@@ -44,7 +44,6 @@ fn averaged_gradient(
 ) -> Result<(f64, f64, usize)> {
     let slice = shard(rows.len(), comm.size(), comm.rank());
     let mine = &rows[slice.clone()];
-    let weight = mine.len() as f32 / rows.len() as f32;
     let alone = comm.size() == 1;
     // A bucket that holds the whole gradient fills when backward ends anyway: it is sent as
     // the gradient buffer itself, scaled in place, and the sum comes back as the new gradient
@@ -76,7 +75,7 @@ fn averaged_gradient(
                 let r = plan.ranges[b].clone();
                 let mut part = spare.pop().unwrap_or_default();
                 part.clear();
-                part.extend(grads[r].iter().map(|g| g * weight));
+                part.extend_from_slice(&grads[r]);
                 match comm.start_all_reduce_sum(part) {
                     Ok(p) => pending.push((b, timeline.now(), p)),
                     Err(e) => failure = Some(e),
@@ -94,13 +93,13 @@ fn averaged_gradient(
         } else {
             Some(&mut hook)
         };
-        let b = trainer.compute_gradient(data, mine, slice.start, hook)?;
+        let share = BatchShare {
+            offset: slice.start,
+            global_rows: rows.len(),
+        };
+        let b = trainer.compute_gradient(data, mine, share, hook)?;
         if send_whole {
-            let grads = trainer.grads_mut();
-            if weight != 1.0 {
-                grads.iter_mut().for_each(|g| *g *= weight);
-            }
-            match comm.start_all_reduce_sum(std::mem::take(grads)) {
+            match comm.start_all_reduce_sum(std::mem::take(trainer.grads_mut())) {
                 Ok(p) => pending.push((0, timeline.now(), p)),
                 Err(e) => {
                     *trainer.grads_mut() = vec![0.0; n_grads];

@@ -7,7 +7,7 @@
 
 use super::comm::Communicator;
 use super::common::{Rank, RankSteps, Step};
-use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
+use crate::train::{BatchLoss, BatchShare, Result, StepOutcome, Trainer};
 use serde::Serialize;
 
 const TAG_GRAD: u16 = 1;
@@ -159,9 +159,12 @@ impl RankSteps for AsyncSgd {
             let BatchLoss {
                 loss,
                 metric_sum: msum,
-            } = step
-                .trainer
-                .compute_gradient(step.data, step.rows, 0, None)?;
+            } = step.trainer.compute_gradient(
+                step.data,
+                step.rows,
+                BatchShare::whole(step.rows.len()),
+                None,
+            )?;
             rank.timeline.span("compute", t);
             let t = rank.timeline.now();
             self.message.clear();

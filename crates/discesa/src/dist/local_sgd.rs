@@ -10,7 +10,7 @@
 use super::allreduce::AllReduce;
 use super::buckets::BucketCaps;
 use super::common::{shard, Rank, RankSteps, Step};
-use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
+use crate::train::{BatchLoss, BatchShare, Result, StepOutcome, Trainer};
 
 /// The local-SGD strategy.
 pub struct LocalSgd {
@@ -69,9 +69,15 @@ impl RankSteps for LocalSgd {
                 loss: 0.0,
             }
         } else {
+            // A local step follows its slice's own mean gradient; dropout masks still follow
+            // the global position.
+            let local_share = BatchShare {
+                offset: slice.start,
+                global_rows: mine.len(),
+            };
             let BatchLoss { loss, metric_sum } =
                 step.trainer
-                    .compute_gradient(step.data, mine, slice.start, None)?;
+                    .compute_gradient(step.data, mine, local_share, None)?;
             rank.timeline.span("compute", t);
             let t = rank.timeline.now();
             step.trainer.finish_step(loss, step.at, step.norms, true)?;

@@ -4,7 +4,7 @@
 
 use super::comm::Communicator;
 use super::common::{shard, zero_grads, Rank, RankSteps, Step};
-use crate::train::{BatchLoss, Result, StepOutcome, Trainer};
+use crate::train::{BatchLoss, BatchShare, Result, StepOutcome, Trainer};
 
 /// The parameter-server strategy.
 pub struct ParameterServer {
@@ -44,14 +44,16 @@ impl RankSteps for ParameterServer {
             zero_grads(step.trainer);
             (0.0, 0.0)
         } else {
+            let share = BatchShare {
+                offset: slice.start,
+                global_rows: step.rows.len(),
+            };
             let BatchLoss {
                 loss,
                 metric_sum: msum,
             } = step
                 .trainer
-                .compute_gradient(step.data, mine, slice.start, None)?;
-            let w = mine.len() as f32 / step.rows.len() as f32;
-            step.trainer.grads_mut().iter_mut().for_each(|g| *g *= w);
+                .compute_gradient(step.data, mine, share, None)?;
             (loss * mine.len() as f64, msum)
         };
         rank.timeline.span("compute", t);

@@ -56,4 +56,4 @@ pub use progress::{Console, Observer, Silent};
 pub use runner::{LocalSteps, StepOutcome, StepRunner};
 pub use snapshots::{save_epoch_snapshot, snapshot_name};
 pub use target_scale::TargetScale;
-pub use trainer::{BatchLoss, EvalMetrics, GradReady, TrainProgress, Trainer};
+pub use trainer::{BatchLoss, BatchShare, EvalMetrics, GradReady, TrainProgress, Trainer};

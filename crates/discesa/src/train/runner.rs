@@ -2,7 +2,7 @@
 //! [`LocalSteps`], or a distributed strategy (`crate::dist`) that splits every global batch over
 //! ranks. The epoch loop, validation, early stopping and the observer stay in one place.
 
-use super::{BatchLoss, EvalMetrics, Result, Trainer};
+use super::{BatchLoss, BatchShare, EvalMetrics, Result, Trainer};
 use crate::data::Dataset;
 
 /// What one step contributed to the epoch's sums.
@@ -73,7 +73,8 @@ impl StepRunner for LocalSteps {
         at: (usize, usize),
         norms: &mut [f64],
     ) -> Result<StepOutcome> {
-        let BatchLoss { loss, metric_sum } = trainer.compute_gradient(data, rows, 0, None)?;
+        let BatchLoss { loss, metric_sum } =
+            trainer.compute_gradient(data, rows, BatchShare::whole(rows.len()), None)?;
         trainer.finish_step(loss, at, norms, true)?;
         Ok(StepOutcome {
             loss_sum: loss * rows.len() as f64,

@@ -83,6 +83,25 @@ pub struct BatchLoss {
 /// is final (see [`Trainer::loss_and_grad_at`]).
 pub type GradReady<'a> = dyn FnMut(usize, &mut [f32]) + 'a;
 
+/// Where a rank's rows sit in a global batch (see [`Trainer::loss_and_grad_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchShare {
+    /// Position of the first row in the global batch.
+    pub offset: usize,
+    /// Rows of the global batch.
+    pub global_rows: usize,
+}
+
+impl BatchShare {
+    /// A whole batch of `rows` rows (one process).
+    pub fn whole(rows: usize) -> BatchShare {
+        BatchShare {
+            offset: 0,
+            global_rows: rows,
+        }
+    }
+}
+
 /// A model, its parameters and buffers, its optimizer and the run's progress.
 pub struct Trainer {
     spec: ModelSpec,

@@ -1,9 +1,9 @@
 //! One step in two halves: the training-mode loss and flat gradient of some rows, then the
 //! optimizer step with a (possibly averaged) gradient, guarded against NaN and Inf.
 
-use super::{BatchLoss, GradReady, Result, TrainError, Trainer};
+use super::{BatchLoss, BatchShare, GradReady, Result, TrainError, Trainer};
 use crate::data::Dataset;
-use crate::nn::{mix, ForwardCtx};
+use crate::nn::{copy_scaled, mix, ForwardCtx};
 use crate::optim::{clip_grad_norm, sum_squares};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -21,18 +21,19 @@ impl Trainer {
         rows: &[usize],
         grad: &mut Vec<f32>,
     ) -> Result<BatchLoss> {
-        self.loss_and_grad_at(data, rows, 0, grad, None)
+        self.loss_and_grad_at(data, rows, BatchShare::whole(rows.len()), grad, None)
     }
 
-    /// [`loss_and_grad`](Self::loss_and_grad) for a slice of a global batch: `row_offset` is
-    /// the position of `rows[0]` in the global batch (dropout masks follow the sample, not the
-    /// rank that computes it), and `on_ready(k, grad)` is called as soon as parameter tensor
+    /// [`loss_and_grad`](Self::loss_and_grad) for a slice of a global batch, `share`: dropout
+    /// masks follow the sample's position in the global batch, not the rank that computes it,
+    /// and the gradient is this slice's weighted part of the global batch mean (weighted as it
+    /// is gathered, so that the parts only need summing). `on_ready(k, grad)` is called as soon as parameter tensor
     /// `k`'s gradient is in place, while backward still runs (to overlap communication).
     pub fn loss_and_grad_at(
         &mut self,
         data: &Dataset,
         rows: &[usize],
-        row_offset: usize,
+        share: BatchShare,
         grad: &mut Vec<f32>,
         on_ready: Option<&mut GradReady<'_>>,
     ) -> Result<BatchLoss> {
@@ -41,7 +42,8 @@ impl Trainer {
         }
         let x = self.load_batch(data, rows, Some(self.progress.epochs_done + 1))?;
         let n = rows.len();
-        let ctx = ForwardCtx::train(self.config.seed, self.progress.step).at_row(row_offset);
+        let ctx = ForwardCtx::train(self.config.seed, self.progress.step).at_row(share.offset);
+        let weight = n as f32 / share.global_rows.max(n) as f32;
         let result = {
             let leaves = self.params.leaves(&self.tape);
             let out = self.model.forward(
@@ -56,7 +58,7 @@ impl Trainer {
             match on_ready {
                 None => {
                     let g = self.tape.backward(loss)?;
-                    self.params.gather_grads(&g, &leaves, grad);
+                    self.params.gather_scaled_grads(&g, &leaves, grad, weight);
                 }
                 Some(hook) => {
                     grad.resize(self.params.len(), 0.0);
@@ -65,7 +67,7 @@ impl Trainer {
                         let e = &entries[k];
                         let dst = &mut grad[e.offset..e.offset + e.numel()];
                         match g {
-                            Some(g) => dst.copy_from_slice(g.as_slice()),
+                            Some(g) => copy_scaled(dst, g.as_slice(), weight),
                             None => dst.fill(0.0),
                         }
                         hook(k, grad);
@@ -87,11 +89,11 @@ impl Trainer {
         &mut self,
         data: &Dataset,
         rows: &[usize],
-        row_offset: usize,
+        share: BatchShare,
         on_ready: Option<&mut GradReady<'_>>,
     ) -> Result<BatchLoss> {
         let mut grads = std::mem::take(&mut self.grads);
-        let r = self.loss_and_grad_at(data, rows, row_offset, &mut grads, on_ready);
+        let r = self.loss_and_grad_at(data, rows, share, &mut grads, on_ready);
         self.grads = grads;
         r
     }
