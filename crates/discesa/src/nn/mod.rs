@@ -49,7 +49,6 @@ mod mlp;
 mod module;
 mod named;
 mod params;
-pub(crate) use params::copy_scaled;
 mod resnet;
 mod sequential;
 mod spec;

@@ -162,23 +162,11 @@ impl<T: Element> ParamStore<T> {
     /// Copies the gradient of each leaf into `out` with the same layout as the parameters
     /// (zeros where the loss does not depend on a parameter). `out` is resized once and reused.
     pub fn gather_grads(&self, grads: &Gradients<T>, leaves: &[Var<'_, T>], out: &mut Vec<T>) {
-        self.gather_scaled_grads(grads, leaves, out, T::one());
-    }
-
-    /// [`gather_grads`](Self::gather_grads) times `scale`, in the same pass (a rank's share of
-    /// a batch mean is weighted while it is copied).
-    pub fn gather_scaled_grads(
-        &self,
-        grads: &Gradients<T>,
-        leaves: &[Var<'_, T>],
-        out: &mut Vec<T>,
-        scale: T,
-    ) {
         out.resize(self.data.len(), T::zero());
         for (e, leaf) in self.entries.iter().zip(leaves) {
             let dst = &mut out[e.offset..e.offset + e.numel()];
             match grads.get(*leaf) {
-                Some(g) => copy_scaled(dst, g.as_slice(), scale),
+                Some(g) => dst.copy_from_slice(g.as_slice()),
                 None => dst.fill(T::zero()),
             }
         }
@@ -203,15 +191,6 @@ impl<T: Element> ParamStore<T> {
             }
         }
         out
-    }
-}
-
-/// `dst = src * scale` (a plain copy when `scale` is 1).
-pub(crate) fn copy_scaled<T: Element>(dst: &mut [T], src: &[T], scale: T) {
-    if scale == T::one() {
-        dst.copy_from_slice(src);
-    } else {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s * scale);
     }
 }
 
@@ -285,8 +264,5 @@ mod tests {
         let mut out = vec![9.0; 2];
         p.gather_grads(&g, &leaves, &mut out);
         assert_eq!(out, vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0]);
-        // A rank's share of a batch mean, weighted while gathered.
-        p.gather_scaled_grads(&g, &leaves, &mut out, 0.375);
-        assert_eq!(out, vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.75, 0.75, 0.75]);
     }
 }

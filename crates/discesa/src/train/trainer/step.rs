@@ -3,7 +3,7 @@
 
 use super::{BatchLoss, BatchShare, GradReady, Result, TrainError, Trainer};
 use crate::data::Dataset;
-use crate::nn::{copy_scaled, mix, ForwardCtx};
+use crate::nn::{mix, ForwardCtx};
 use crate::optim::{clip_grad_norm, sum_squares};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -26,8 +26,8 @@ impl Trainer {
 
     /// [`loss_and_grad`](Self::loss_and_grad) for a slice of a global batch, `share`: dropout
     /// masks follow the sample's position in the global batch, not the rank that computes it,
-    /// and the gradient is this slice's weighted part of the global batch mean (weighted as it
-    /// is gathered, so that the parts only need summing). `on_ready(k, grad)` is called as soon as parameter tensor
+    /// and the gradient is this slice's weighted part of the global batch mean (so that the
+    /// parts only need summing). `on_ready(k, grad)` is called as soon as parameter tensor
     /// `k`'s gradient is in place, while backward still runs (to overlap communication).
     pub fn loss_and_grad_at(
         &mut self,
@@ -54,11 +54,17 @@ impl Trainer {
             )?;
             let loss = self.loss(out, n)?;
             let value = f64::from(loss.item()?);
+            // Weighting the loss weights every gradient in backward, at no extra pass.
+            let loss = if weight == 1.0 {
+                loss
+            } else {
+                loss.mul_scalar(weight)
+            };
             let metric_sum = self.metric_sum(out.value().as_slice(), n);
             match on_ready {
                 None => {
                     let g = self.tape.backward(loss)?;
-                    self.params.gather_scaled_grads(&g, &leaves, grad, weight);
+                    self.params.gather_grads(&g, &leaves, grad);
                 }
                 Some(hook) => {
                     grad.resize(self.params.len(), 0.0);
@@ -67,7 +73,7 @@ impl Trainer {
                         let e = &entries[k];
                         let dst = &mut grad[e.offset..e.offset + e.numel()];
                         match g {
-                            Some(g) => copy_scaled(dst, g.as_slice(), weight),
+                            Some(g) => dst.copy_from_slice(g.as_slice()),
                             None => dst.fill(0.0),
                         }
                         hook(k, grad);
