@@ -46,8 +46,8 @@ fn averaged_gradient(
     let mine = &rows[slice.clone()];
     let alone = comm.size() == 1;
     // A bucket that holds the whole gradient fills when backward ends anyway: it is sent as
-    // the gradient buffer itself, scaled in place, and the sum comes back as the new gradient
-    // buffer (no copy in or out).
+    // the gradient buffer itself (already weighted by backward), and the sum comes back as
+    // the new gradient buffer (no copy in or out).
     let n_grads = trainer.grads_mut().len();
     let send_whole =
         !alone && !mine.is_empty() && plan.ranges.len() == 1 && plan.ranges[0] == (0..n_grads);
