@@ -45,12 +45,11 @@ fn averaged_gradient(
     let slice = shard(rows.len(), comm.size(), comm.rank());
     let mine = &rows[slice.clone()];
     let alone = comm.size() == 1;
-    // A bucket that holds the whole gradient fills when backward ends anyway: it is sent as
-    // the gradient buffer itself (already weighted by backward), and the sum comes back as
-    // the new gradient buffer (no copy in or out).
-    let n_grads = trainer.grads_mut().len();
-    let send_whole =
-        !alone && !mine.is_empty() && plan.ranges.len() == 1 && plan.ranges[0] == (0..n_grads);
+    // A single bucket holds the whole gradient and fills when backward ends anyway: it is sent
+    // as the gradient buffer itself (already weighted by backward), and the sum comes back as
+    // the new gradient buffer (no copy in or out). After a failed step the buffer is left
+    // for the next `compute_gradient` to refill.
+    let send_whole = !alone && !mine.is_empty() && plan.ranges.len() == 1;
     let mut pending: Vec<(usize, Option<Instant>, Box<dyn PendingReduce>)> =
         Vec::with_capacity(plan.ranges.len());
     let mut filled = vec![0usize; plan.ranges.len()];
@@ -99,13 +98,8 @@ fn averaged_gradient(
         };
         let b = trainer.compute_gradient(data, mine, share, hook)?;
         if send_whole {
-            match comm.start_all_reduce_sum(std::mem::take(trainer.grads_mut())) {
-                Ok(p) => pending.push((0, timeline.now(), p)),
-                Err(e) => {
-                    *trainer.grads_mut() = vec![0.0; n_grads];
-                    return Err(e.into());
-                }
-            }
+            let whole = std::mem::take(trainer.grads_mut());
+            pending.push((0, timeline.now(), comm.start_all_reduce_sum(whole)?));
         }
         (b.loss, b.metric_sum)
     };
@@ -116,12 +110,7 @@ fn averaged_gradient(
     let t1 = timeline.now();
     let grads = trainer.grads_mut();
     for (b, started, p) in pending {
-        // A failed step leaves a zero gradient, never an empty buffer.
-        let sum = p.wait().inspect_err(|_| {
-            if send_whole {
-                *grads = vec![0.0; n_grads];
-            }
-        })?;
+        let sum = p.wait()?;
         if send_whole {
             *grads = sum;
         } else {
