@@ -9,6 +9,9 @@ pub struct Fail {
     pub code: i32,
     /// Found from the command line alone, so every MPI rank finds it: only rank 0 says it.
     pub on_every_rank: bool,
+    /// Already printed (or deliberately left unsaid) by the ranks' start-up vote: the process
+    /// only exits with `code`.
+    pub said: bool,
 }
 
 impl Fail {
@@ -18,6 +21,7 @@ impl Fail {
             message: one_line(&msg.to_string()),
             code: 2,
             on_every_rank: false,
+            said: false,
         }
     }
 
@@ -36,6 +40,29 @@ impl Fail {
             message: one_line(&msg.to_string()),
             code: 1,
             on_every_rank: false,
+            said: false,
+        }
+    }
+
+    /// The failure this rank takes part in after the start-up vote: its line, when it has one,
+    /// was printed already.
+    pub fn said(code: i32) -> Self {
+        Fail {
+            message: String::new(),
+            code,
+            on_every_rank: false,
+            said: true,
+        }
+    }
+}
+
+impl Fail {
+    /// Prints the failure's one line on stderr, naming `rank` when it is not rank 0.
+    pub fn print(&self, rank: usize) {
+        if rank == 0 {
+            eprintln!("error: {}", self.message);
+        } else {
+            eprintln!("error: rank {rank}: {}", self.message);
         }
     }
 }

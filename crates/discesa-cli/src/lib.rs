@@ -123,6 +123,8 @@ pub fn main(mpi: Option<mpi_link::MpiEntry>) {
 /// Prints a failure as one line and exits with its code.
 fn exit_with(e: fail::Fail) -> ! {
     match discesa::dist::mpi_rank() {
+        // The ranks' start-up vote printed what had to be said.
+        _ if e.said => {}
         // Every rank found it from the same command line: rank 0 says it.
         Some(r) if r > 0 && e.on_every_rank => exit_after_rank_0_spoke(e.code),
         // Under an MPI launcher the same error usually happens on every rank: rank 0 says it at
@@ -130,9 +132,9 @@ fn exit_with(e: fail::Fail) -> ! {
         // i.e. when the failure was its own.
         Some(r) if r > 0 => {
             std::thread::sleep(RANK_0_FIRST);
-            eprintln!("error: rank {r}: {}", e.message);
+            e.print(r);
         }
-        _ => eprintln!("error: {}", e.message),
+        _ => e.print(0),
     }
     std::process::exit(e.code);
 }

@@ -387,6 +387,21 @@ fn mpi_ranks_with_different_data_and_bad_options_are_refused_once() {
     );
     one_error_line(&out, 2, "rank 1 sees different data than rank 0");
     assert!(!ck.exists());
+    // A file mistake: said once when every rank makes it, and named when one rank alone does
+    // (the ranks' start-up vote decides, on Open MPI as on MPICH).
+    let missing = t.path("missing.csv");
+    let (out, _) = mpi(3, &train_args(&missing, &ck, &[]), &[], LIMIT);
+    one_error_line(&out, 2, "missing.csv");
+    let (out, _) = mpmd(
+        &[
+            (1, train_args(&data, &ck, &[])),
+            (1, train_args(&missing, &ck, &[])),
+        ],
+        &[],
+        LIMIT,
+    );
+    one_error_line(&out, 2, "error: rank 1: ");
+    assert!(!ck.exists());
     let cases: [(&[&str], &str); 3] = [
         (&["--strategy", "gossip"], "unknown strategy `gossip`"),
         (

@@ -1,7 +1,7 @@
 //! `discesa landscape`: loss surfaces of a trained checkpoint along normalised directions, PCA
 //! trajectories and Hessian convexity maps (files described in docs/landscape.md).
 
-use super::train_dist::{mpi_launch, run_ranks, Launch};
+use super::train_dist::{failed_start, mpi_launch, run_ranks, Launch};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::dist::Communicator;
@@ -192,6 +192,10 @@ fn config(a: &LandscapeArgs) -> Result<LandscapeConfig, Fail> {
 /// Runs the landscape; under `mpirun` the grid points are shared over the ranks and rank 0
 /// reports and writes the files.
 pub fn run_cmd(a: LandscapeArgs) -> CmdResult {
+    run_here(a).map_err(failed_start)
+}
+
+fn run_here(a: LandscapeArgs) -> CmdResult {
     let launch = match mpi_launch()? {
         Some(n) => Launch::Mpi(n),
         None => Launch::Solo,

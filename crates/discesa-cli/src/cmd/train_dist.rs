@@ -151,11 +151,77 @@ fn run_mpi(
     body: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
 ) -> Result<(), Fail> {
     let entry = crate::mpi_link::entry().ok_or_else(without_mpi)?;
-    let comm = (entry.init)().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
+    let mut comm = (entry.init)().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
+    if let Err(e) = agree_on_start(comm.as_mut(), None) {
+        drop(comm);
+        (entry.finalize)();
+        return Err(e);
+    }
     // On failure MPI is left unfinalised: the launcher sees the non-zero exit and ends the job.
     body(Some(comm))?;
     (entry.finalize)();
     Ok(())
+}
+
+/// What a process whose set-up failed with `e` (settings, files, data) reports. Under an MPI
+/// launch it still starts MPI and takes part in the start-up vote that the other ranks hold
+/// before running ([`agree_on_start`]), so that the job says each mistake once and ends on every
+/// MPI (MPICH's launcher keeps the other ranks alive when rank 0 exits).
+pub fn failed_start(e: Fail) -> Fail {
+    let Ok(Some(_)) = mpi_launch() else {
+        return e;
+    };
+    let Some(mut comm) = crate::mpi_link::entry().and_then(|entry| (entry.init)()) else {
+        return e;
+    };
+    // A process that only looks launched (the launcher's variables without the launcher) is
+    // alone in its world: nobody to vote with, and the usual rules of `exit_with` apply.
+    if comm.size() < 2 {
+        return e;
+    }
+    let agreed = agree_on_start(comm.as_mut(), Some(&e));
+    drop(comm);
+    if let Some(entry) = crate::mpi_link::entry() {
+        (entry.finalize)();
+    }
+    agreed.err().unwrap_or(e)
+}
+
+/// The first collective of every MPI rank: did each set up well? `mine` is this rank's failure.
+/// When one or more failed, a failing rank prints its line unless a lower rank failed with the
+/// same message (rank 0 plainly, the others naming themselves), and every rank then ends with
+/// the lowest failing rank's exit code: one line for a mistake every rank found, one per rank
+/// for mistakes of their own.
+fn agree_on_start(comm: &mut dyn Communicator, mine: Option<&Fail>) -> Result<(), Fail> {
+    if comm.backend() != "mpi" {
+        return Ok(());
+    }
+    let (rank, size) = (comm.rank(), comm.size());
+    // Per rank: 0 when it set up well, else its message's fingerprint (never 0); its exit code.
+    let mut votes = vec![0.0f64; 2 * size];
+    if let Some(f) = mine {
+        votes[2 * rank] = fingerprint(&f.message);
+        votes[2 * rank + 1] = f64::from(f.code);
+    }
+    comm.all_reduce_sum_f64(&mut votes)
+        .map_err(|e| Fail::runtime(format!("start-up vote: {e}")))?;
+    let Some(first) = (0..size).find(|&r| votes[2 * r] != 0.0) else {
+        return Ok(());
+    };
+    if let Some(f) = mine {
+        if !(0..rank).any(|r| votes[2 * r] == votes[2 * rank]) {
+            f.print(rank);
+        }
+    }
+    Err(Fail::said(votes[2 * first + 1] as i32))
+}
+
+/// A message's 48-bit fingerprint plus one, exact in an `f64` and never 0.
+fn fingerprint(message: &str) -> f64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    message.hash(&mut h);
+    ((h.finish() >> 16) + 1) as f64
 }
 
 /// An MPI launch of an executable that is not linked with MPI.
