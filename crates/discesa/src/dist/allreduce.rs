@@ -46,9 +46,9 @@ fn averaged_gradient(
     let mine = &rows[slice.clone()];
     let alone = comm.size() == 1;
     // A single bucket holds the whole gradient and fills when backward ends anyway: it is sent
-    // as the gradient buffer itself (already weighted by backward), and the sum comes back as
-    // the new gradient buffer (no copy in or out). After a failed step the buffer is left
-    // for the next `compute_gradient` to refill.
+    // as the gradient buffer itself (already weighted by backward) through the blocking
+    // all-reduce, and the sum comes back as the new gradient buffer (no copy in or out). After
+    // a failed step the buffer is left for the next `compute_gradient` to refill.
     let send_whole = !alone && !mine.is_empty() && plan.ranges.len() == 1;
     let mut pending: Vec<(usize, Option<Instant>, Box<dyn PendingReduce>)> =
         Vec::with_capacity(plan.ranges.len());
@@ -97,10 +97,6 @@ fn averaged_gradient(
             global_rows: rows.len(),
         };
         let b = trainer.compute_gradient(data, mine, share, hook)?;
-        if send_whole {
-            let whole = std::mem::take(trainer.grads_mut());
-            pending.push((0, timeline.now(), comm.start_all_reduce_sum(whole)?));
-        }
         (b.loss, b.metric_sum)
     };
     if let Some(e) = failure {
@@ -109,14 +105,14 @@ fn averaged_gradient(
     timeline.span("compute", t0);
     let t1 = timeline.now();
     let grads = trainer.grads_mut();
+    if send_whole {
+        *grads = comm.all_reduce_sum_owned(std::mem::take(grads))?;
+        timeline.span("all-reduce bucket 0", t1);
+    }
     for (b, started, p) in pending {
         let sum = p.wait()?;
-        if send_whole {
-            *grads = sum;
-        } else {
-            grads[plan.ranges[b].clone()].copy_from_slice(&sum);
-            spare.push(sum);
-        }
+        grads[plan.ranges[b].clone()].copy_from_slice(&sum);
+        spare.push(sum);
         timeline.span(&format!("all-reduce bucket {b}"), started);
     }
     if !alone {

@@ -52,6 +52,12 @@ pub trait Communicator: Send {
     fn all_reduce_sum_f64(&mut self, buf: &mut [f64]) -> CommResult<()>;
     /// Starts an all-reduce sum of `buf` and returns at once; the data moves into the request.
     fn start_all_reduce_sum(&mut self, buf: Vec<f32>) -> CommResult<Box<dyn PendingReduce>>;
+    /// All-reduce sum of a buffer that moves in and comes back summed, for a sum nothing is left
+    /// to overlap with (a gradient that is one bucket). By default a non-blocking all-reduce
+    /// waited for at once.
+    fn all_reduce_sum_owned(&mut self, buf: Vec<f32>) -> CommResult<Vec<f32>> {
+        self.start_all_reduce_sum(buf)?.wait()
+    }
     /// Element-wise sum over ranks into `root`'s buffer (the others' buffers are unchanged).
     fn reduce_sum_f32(&mut self, root: usize, buf: &mut [f32]) -> CommResult<()>;
     /// Sends `data` to rank `dest` with a message `tag`.

@@ -37,9 +37,9 @@ pub fn local_ranks() -> usize {
 /// Rows per worker from which `threads` cores train faster as that many in-process
 /// data-parallel workers (one kernel thread each) than as kernel threads that split every
 /// operation of one rank: below it the per-step synchronisation of the workers costs more than
-/// the second core brings. Measured with `discesa bench --threads 2 --workers 1|2`
-/// (docs/distributed.md, "Two cores in one process").
-pub const WORKER_MIN_ROWS: usize = 128;
+/// the second core brings. Measured with `discesa bench --threads 2 --workers 1|2` and
+/// `discesa train --threads 2 --workers 1|2` (docs/distributed.md, "Two cores in one process").
+pub const WORKER_MIN_ROWS: usize = 12;
 
 /// How many in-process workers `threads` cores should run for a global batch of `batch`: all
 /// of them when each gets at least [`WORKER_MIN_ROWS`] rows, else 1 (kernel threads).

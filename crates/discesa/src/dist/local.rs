@@ -2,16 +2,39 @@
 //! one mailbox per rank. Sums are formed in rank order by the last rank to arrive, so every
 //! rank gets the same bits whatever the timing, and the work of a non-blocking all-reduce is
 //! done while the other ranks are still computing.
+//!
+//! A rank waiting for a collective spins for a while before it sleeps, when every rank has a
+//! core of its own: waking a sleeping thread takes tens of microseconds on a virtual machine,
+//! and a data-parallel step waits twice (for the others' gradients, then for the sum).
 
 use super::comm::{CommError, CommResult, Communicator, PendingReduce};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a waiting rank spins before it sleeps on the condition variable.
+const SPIN: Duration = Duration::from_millis(1);
+/// How long of that it spins without yielding its core.
+const BUSY: Duration = Duration::from_micros(20);
 
 enum Payload {
     None,
     F32(Vec<f32>),
     F64(Vec<f64>),
     Bytes(Vec<u8>),
+    /// A rank's buffer lent for a blocking all-reduce (see [`SharedBuf`]).
+    Lent(SharedBuf),
+    /// Every rank's lent buffer, in rank order.
+    AllLent(Vec<SharedBuf>),
+}
+
+/// The address and length of a buffer whose owner is blocked in
+/// [`LocalComm::all_reduce_sum_f32`] until every rank has written its part of the sum into it.
+#[derive(Clone, Copy)]
+struct SharedBuf {
+    addr: usize,
+    len: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -19,6 +42,8 @@ enum Combine {
     Sum,
     From(usize),
     Nothing,
+    /// Collects the lent buffers (all of one length).
+    Lend,
 }
 
 struct Slot {
@@ -45,6 +70,13 @@ struct Shared {
     size: usize,
     board: Mutex<Board>,
     wake: Condvar,
+    /// How many collectives have completed: they complete in sequence order, since every rank
+    /// joins them in that order. Spinning ranks read it without the lock.
+    completed: AtomicU64,
+    /// Set with the board's `aborted`, for spinning ranks.
+    aborted: AtomicBool,
+    /// Whether waiting ranks spin first: only when no rank has to share a core.
+    spin: bool,
 }
 
 /// One rank of an in-process group (see [`LocalComm::group`]).
@@ -77,18 +109,56 @@ fn sum_parts(parts: &mut [Payload]) -> Payload {
     }
 }
 
+/// Writes, for every element in `part`, the rank-order sum of the buffers `ptrs` into each.
+///
+/// # Safety
+/// Every pointer must be valid for reads and writes of `part.end` elements, and no other
+/// thread may access elements `part` of these buffers during the call.
+unsafe fn sum_into_all(ptrs: &[*mut f32], part: std::ops::Range<usize>) {
+    const CHUNK: usize = 4096;
+    let mut acc = vec![0.0f32; CHUNK.min(part.len())];
+    let mut start = part.start;
+    while start < part.end {
+        let n = CHUNK.min(part.end - start);
+        let acc = &mut acc[..n];
+        acc.copy_from_slice(std::slice::from_raw_parts(ptrs[0].add(start), n));
+        for p in &ptrs[1..] {
+            let other = std::slice::from_raw_parts(p.add(start), n);
+            acc.iter_mut().zip(other).for_each(|(a, b)| *a += b);
+        }
+        for p in ptrs {
+            std::slice::from_raw_parts_mut(p.add(start), n).copy_from_slice(acc);
+        }
+        start += n;
+    }
+}
+
 fn length_of(p: &Payload) -> Option<usize> {
     match p {
         Payload::F32(v) => Some(v.len()),
         Payload::F64(v) => Some(v.len()),
+        Payload::Lent(b) => Some(b.len),
         _ => None,
     }
+}
+
+fn lent(parts: &[Payload]) -> Payload {
+    Payload::AllLent(
+        parts
+            .iter()
+            .filter_map(|p| match p {
+                Payload::Lent(b) => Some(*b),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 impl LocalComm {
     /// A group of `n` ranks, one communicator per rank (move each into its own thread).
     pub fn group(n: usize) -> Vec<LocalComm> {
         let n = n.max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         let shared = Arc::new(Shared {
             size: n,
             board: Mutex::new(Board {
@@ -96,6 +166,9 @@ impl LocalComm {
                 ..Board::default()
             }),
             wake: Condvar::new(),
+            completed: AtomicU64::new(0),
+            aborted: AtomicBool::new(false),
+            spin: n > 1 && n <= cores,
         });
         (0..n)
             .map(|rank| LocalComm {
@@ -170,18 +243,21 @@ impl LocalComm {
         if slot.arrived == size {
             let lens: Vec<Option<usize>> = slot.parts.iter().map(length_of).collect();
             let result = match how {
-                Combine::Sum if lens.iter().any(|l| *l != lens[0]) => {
+                Combine::Sum | Combine::Lend if lens.iter().any(|l| *l != lens[0]) => {
                     let cause = format!("all-reduce with buffers of different lengths {lens:?}");
                     board.aborted = Some((self.rank, cause));
+                    self.shared.aborted.store(true, Ordering::Release);
                     self.shared.wake.notify_all();
                     return Self::check(&board).map(|_| seq);
                 }
                 Combine::Sum => sum_parts(&mut slot.parts),
+                Combine::Lend => lent(&slot.parts),
                 Combine::From(root) => std::mem::replace(&mut slot.parts[root], Payload::None),
                 Combine::Nothing => Payload::None,
             };
             slot.parts.clear();
             slot.result = Some(Arc::new(result));
+            self.shared.completed.fetch_max(seq + 1, Ordering::Release);
             self.shared.wake.notify_all();
         }
         Ok(seq)
@@ -200,6 +276,7 @@ impl LocalComm {
     }
 
     fn wait_for(&self, seq: u64) -> CommResult<Arc<Payload>> {
+        self.spin_until_done(seq);
         let mut board = self.lock();
         loop {
             Self::check(&board)?;
@@ -211,6 +288,28 @@ impl LocalComm {
                 .wake
                 .wait(board)
                 .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Spins (without the lock) until collective `seq` has completed or the group aborted, for
+    /// at most [`SPIN`], when ranks have cores of their own. After the first [`BUSY`] it yields
+    /// its core at every turn, in case other threads (another process, other tests) need it.
+    fn spin_until_done(&self, seq: u64) {
+        if !self.shared.spin {
+            return;
+        }
+        let start = Instant::now();
+        while self.shared.completed.load(Ordering::Acquire) <= seq
+            && !self.shared.aborted.load(Ordering::Acquire)
+        {
+            let waited = start.elapsed();
+            if waited < BUSY {
+                std::hint::spin_loop();
+            } else if waited < SPIN {
+                std::thread::yield_now();
+            } else {
+                return;
+            }
         }
     }
 
@@ -249,6 +348,9 @@ fn into_f32(p: Arc<Payload>) -> Vec<f32> {
 
 impl PendingReduce for LocalPending {
     fn test(&mut self) -> CommResult<bool> {
+        if self.shared.completed.load(Ordering::Acquire) > self.seq {
+            return Ok(true);
+        }
         let c = self.comm();
         let board = c.lock();
         LocalComm::check(&board)?;
@@ -315,12 +417,41 @@ impl Communicator for LocalComm {
         Ok(())
     }
 
+    /// Every rank sums its share of the elements over all ranks' buffers (in rank order, as
+    /// [`sum_parts`]) and writes the sum into every buffer: the work is split over the ranks
+    /// and nothing is copied in or out.
     fn all_reduce_sum_f32(&mut self, buf: &mut [f32]) -> CommResult<()> {
-        let r = self.collective(Payload::F32(buf.to_vec()), Combine::Sum)?;
-        if let Payload::F32(v) = &*r {
-            buf.copy_from_slice(v);
+        if self.shared.size == 1 {
+            return Ok(());
         }
-        Ok(())
+        // Only this pointer touches `buf` until the closing barrier (no other borrow of it).
+        let mine = buf.as_mut_ptr();
+        let lend = SharedBuf {
+            addr: mine as usize,
+            len: buf.len(),
+        };
+        let r = self.collective(Payload::Lent(lend), Combine::Lend)?;
+        let Payload::AllLent(bufs) = &*r else {
+            return Err(CommError::Invalid("all-reduce: no buffers lent".into()));
+        };
+        let part = super::common::shard(lend.len, self.shared.size, self.rank);
+        let ptrs: Vec<*mut f32> = bufs
+            .iter()
+            .enumerate()
+            .map(|(q, b)| {
+                if q == self.rank {
+                    mine
+                } else {
+                    b.addr as *mut f32
+                }
+            })
+            .collect();
+        // SAFETY: every buffer is `lend.len` long (checked when they were collected) and stays
+        // lent until the barrier below, its owner blocked in this call; this rank alone reads
+        // and writes the elements `part` of each, so no two ranks touch the same element, and
+        // the barrier orders these writes before every owner reads its buffer again.
+        unsafe { sum_into_all(&ptrs, part) };
+        self.barrier()
     }
 
     fn all_reduce_sum_f64(&mut self, buf: &mut [f64]) -> CommResult<()> {
@@ -338,6 +469,13 @@ impl Communicator for LocalComm {
             shared: self.shared.clone(),
             seq,
         }))
+    }
+
+    /// The blocking all-reduce, whose sum is split over the ranks (the non-blocking one is
+    /// formed by the last rank to arrive).
+    fn all_reduce_sum_owned(&mut self, mut buf: Vec<f32>) -> CommResult<Vec<f32>> {
+        self.all_reduce_sum_f32(&mut buf)?;
+        Ok(buf)
     }
 
     fn reduce_sum_f32(&mut self, root: usize, buf: &mut [f32]) -> CommResult<()> {
@@ -396,6 +534,7 @@ impl Communicator for LocalComm {
         if board.aborted.is_none() {
             board.aborted = Some((self.rank, cause.to_string()));
         }
+        self.shared.aborted.store(true, Ordering::Release);
         self.shared.wake.notify_all();
     }
 }

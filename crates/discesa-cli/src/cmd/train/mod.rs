@@ -10,7 +10,7 @@ mod summary;
 
 use super::model_choice::{model_spec, DataShape, ModelChoice};
 use super::train_config::FileConfig;
-use super::train_dist::{plan, run_ranks, DistArgs, Launch};
+use super::train_dist::{failed_start, plan, run_ranks, DistArgs, Launch};
 use crate::fail::{CmdResult, Fail};
 use clap::Args;
 use discesa::dist::{Communicator, SoloComm, Strategy, StrategyOptions, Timeline};
@@ -114,7 +114,7 @@ pub struct TrainArgs {
     /// Log each layer's gradient norm per epoch; with a file (.png/.svg), also plot them.
     #[arg(long, num_args = 0..=1, value_name = "FILE")]
     grad_norms: Option<Option<PathBuf>>,
-    /// Cores to use: as many data-parallel workers when each gets at least 128 rows of the
+    /// Cores to use: as many data-parallel workers when each gets at least 12 rows of the
     /// batch, else kernel threads that split each operation (--workers forces workers).
     #[arg(long)]
     threads: Option<usize>,
@@ -187,8 +187,13 @@ fn share_threads(launch: Launch, threads: Option<usize>) {
     }
 }
 
-/// Runs `discesa train`.
+/// Runs `discesa train`. Under an MPI launch, a rank that fails before training still joins the
+/// ranks' start-up vote, so that the job says the mistake once (see [`failed_start`]).
 pub fn run(a: TrainArgs) -> CmdResult {
+    run_here(a).map_err(failed_start)
+}
+
+fn run_here(a: TrainArgs) -> CmdResult {
     let file = match &a.config {
         Some(p) => FileConfig::read(p)?,
         None => FileConfig::default(),
@@ -205,9 +210,12 @@ pub fn run(a: TrainArgs) -> CmdResult {
     if let Some(Some(p)) = &a.grad_norms {
         check_output_path("grad-norms", p, &["png", "svg"])?;
     }
+    // One dashboard for the job: rank 0 follows the metrics it writes.
     let dashboard = match a.serve {
-        Some(port) => Some(super::serve::start_dashboard(metrics.as_deref(), port)?),
-        None => None,
+        Some(port) if discesa::dist::mpi_rank().unwrap_or(0) == 0 => {
+            Some(super::serve::start_dashboard(metrics.as_deref(), port)?)
+        }
+        _ => None,
     };
     if a.keep_epochs && checkpoint.is_none() {
         return Err(Fail::input("--keep-epochs needs --checkpoint DIR"));
@@ -277,6 +285,8 @@ pub fn run(a: TrainArgs) -> CmdResult {
         }
     };
     let (launch, strategy) = plan(&a.dist, s.threads, s.train.batch_size)?;
+    // The first trainer is built here, so that its mistakes (`--init`) are set-up failures.
+    let first_trainer = std::sync::Mutex::new(Some(make_trainer()?));
     share_threads(launch, s.threads);
     let ranks = launch.ranks();
     let observer_slot = std::sync::Mutex::new(Some(CliObserver {
@@ -306,7 +316,11 @@ pub fn run(a: TrainArgs) -> CmdResult {
             ),
             c => (c, &strategy),
         };
-        let mut trainer = make_trainer()?;
+        let first = first_trainer.lock().ok().and_then(|mut t| t.take());
+        let mut trainer = match first {
+            Some(t) => t,
+            None => make_trainer()?,
+        };
         let rank = comm.as_ref().map_or(0, |c| c.rank());
         if rank == 0 {
             for note in &notes {
