@@ -538,3 +538,69 @@ impl Communicator for LocalComm {
         self.shared.wake.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rank `r`'s buffer of the tests: values whose sums round differently in another order.
+    fn values(r: usize, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7 + r * 13) % 101) as f32 * 0.1 + 1e-3 / (1 + r) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn the_shared_blocking_sum_is_the_rank_order_sum_on_every_rank() {
+        for (size, n) in [(2, 10_001), (3, 9_000), (4, 3)] {
+            let want: Vec<f32> = (0..n)
+                .map(|i| (1..size).fold(values(0, n)[i], |acc, r| acc + values(r, n)[i]))
+                .collect();
+            let got = std::thread::scope(|s| {
+                let handles: Vec<_> = LocalComm::group(size)
+                    .into_iter()
+                    .map(|mut c| {
+                        s.spawn(move || {
+                            let mut v = values(c.rank(), n);
+                            c.all_reduce_sum_f32(&mut v).map(|()| v)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("no panic"))
+                    .collect::<Vec<_>>()
+            });
+            for v in got {
+                let v = v.expect("the sum succeeds");
+                assert!(
+                    v.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{size} ranks, {n} values"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn buffers_of_different_lengths_fail_on_every_rank() {
+        let errs = std::thread::scope(|s| {
+            let handles: Vec<_> = LocalComm::group(2)
+                .into_iter()
+                .map(|mut c| {
+                    s.spawn(move || {
+                        let mut v = vec![1.0f32; 5 + c.rank()];
+                        c.all_reduce_sum_f32(&mut v)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic"))
+                .collect::<Vec<_>>()
+        });
+        for e in errs {
+            let e = e.expect_err("lengths differ").to_string();
+            assert!(e.contains("different lengths [Some(5), Some(6)]"), "{e}");
+        }
+    }
+}
