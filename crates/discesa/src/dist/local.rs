@@ -550,26 +550,29 @@ mod tests {
             .collect()
     }
 
+    /// `f` on every rank of a group of `size`, each in its own thread; the results in rank order.
+    fn on_ranks<T: Send>(size: usize, f: impl Fn(LocalComm) -> T + Sync) -> Vec<T> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = LocalComm::group(size)
+                .into_iter()
+                .map(|c| s.spawn(|| f(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic"))
+                .collect()
+        })
+    }
+
     #[test]
     fn the_shared_blocking_sum_is_the_rank_order_sum_on_every_rank() {
         for (size, n) in [(2, 10_001), (3, 9_000), (4, 3)] {
             let want: Vec<f32> = (0..n)
                 .map(|i| (1..size).fold(values(0, n)[i], |acc, r| acc + values(r, n)[i]))
                 .collect();
-            let got = std::thread::scope(|s| {
-                let handles: Vec<_> = LocalComm::group(size)
-                    .into_iter()
-                    .map(|mut c| {
-                        s.spawn(move || {
-                            let mut v = values(c.rank(), n);
-                            c.all_reduce_sum_f32(&mut v).map(|()| v)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("no panic"))
-                    .collect::<Vec<_>>()
+            let got = on_ranks(size, |mut c| {
+                let mut v = values(c.rank(), n);
+                c.all_reduce_sum_f32(&mut v).map(|()| v)
             });
             for v in got {
                 let v = v.expect("the sum succeeds");
@@ -583,20 +586,9 @@ mod tests {
 
     #[test]
     fn buffers_of_different_lengths_fail_on_every_rank() {
-        let errs = std::thread::scope(|s| {
-            let handles: Vec<_> = LocalComm::group(2)
-                .into_iter()
-                .map(|mut c| {
-                    s.spawn(move || {
-                        let mut v = vec![1.0f32; 5 + c.rank()];
-                        c.all_reduce_sum_f32(&mut v)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("no panic"))
-                .collect::<Vec<_>>()
+        let errs = on_ranks(2, |mut c| {
+            let mut v = vec![1.0f32; 5 + c.rank()];
+            c.all_reduce_sum_f32(&mut v)
         });
         for e in errs {
             let e = e.expect_err("lengths differ").to_string();
