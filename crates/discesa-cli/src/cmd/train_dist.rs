@@ -74,11 +74,14 @@ pub fn threads_per_rank() -> usize {
 }
 
 /// Decides the launch and the strategy from the flags, the launcher's environment and the
-/// batch size; every error is bad input.
+/// batch size; every error is bad input. `batch_norm`: the model normalises by batch
+/// statistics, which workers would take over their slices only, so `--threads` alone keeps it
+/// in one rank (kernel threads) and trains the model one thread trains.
 pub fn plan(
     d: &DistArgs,
     threads: Option<usize>,
     batch: usize,
+    batch_norm: bool,
 ) -> Result<(Launch, StrategyOptions), Fail> {
     let launch =
         match (mpi_launch()?, d.workers) {
@@ -90,7 +93,7 @@ pub fn plan(
             (_, Some(1)) => Launch::Solo,
             (_, Some(n)) => Launch::Threads(n),
             (_, None) => match threads.map(|t| discesa::dist::in_process_workers(t, batch)) {
-                Some(n) if n > 1 => Launch::Threads(n),
+                Some(n) if n > 1 && !batch_norm => Launch::Threads(n),
                 _ => Launch::Solo,
             },
         };
@@ -227,4 +230,32 @@ fn fingerprint(message: &str) -> f64 {
 /// An MPI launch of an executable that is not linked with MPI.
 fn without_mpi() -> Fail {
     Fail::usage("built without MPI support; rebuild with --features mpi")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_become_workers_only_for_enough_rows_and_no_batch_norm() {
+        if discesa::dist::mpi_world_size().is_some() {
+            eprintln!("skipped: under an MPI launcher the ranks come from it");
+            return;
+        }
+        let d = DistArgs::default();
+        let launch = |threads, batch, bn| plan(&d, threads, batch, bn).unwrap().0;
+        assert_eq!(launch(Some(2), 64, false), Launch::Threads(2));
+        assert_eq!(launch(Some(2), 23, false), Launch::Solo);
+        assert_eq!(launch(Some(2), 64, true), Launch::Solo);
+        assert_eq!(launch(Some(1), 64, false), Launch::Solo);
+        assert_eq!(launch(None, 64, false), Launch::Solo);
+        let forced = DistArgs {
+            workers: Some(2),
+            ..DistArgs::default()
+        };
+        assert_eq!(
+            plan(&forced, Some(2), 64, true).unwrap().0,
+            Launch::Threads(2)
+        );
+    }
 }

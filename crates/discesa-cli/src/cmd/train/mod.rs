@@ -115,7 +115,8 @@ pub struct TrainArgs {
     #[arg(long, num_args = 0..=1, value_name = "FILE")]
     grad_norms: Option<Option<PathBuf>>,
     /// Cores to use: as many data-parallel workers when each gets at least 12 rows of the
-    /// batch, else kernel threads that split each operation (--workers forces workers).
+    /// batch and the model has no batch norm, else kernel threads that split each operation
+    /// (--workers forces workers).
     #[arg(long)]
     threads: Option<usize>,
     /// Learning-rate schedule over epochs: constant, step:10:0.5, exp:0.95, cosine:20, warmup:2+cosine:20.
@@ -284,9 +285,11 @@ fn run_here(a: TrainArgs) -> CmdResult {
             }
         }
     };
-    let (launch, strategy) = plan(&a.dist, s.threads, s.train.batch_size)?;
     // The first trainer is built here, so that its mistakes (`--init`) are set-up failures.
-    let first_trainer = std::sync::Mutex::new(Some(make_trainer()?));
+    let first = make_trainer()?;
+    let batch_norm = !first.buffers().is_empty();
+    let (launch, strategy) = plan(&a.dist, s.threads, s.train.batch_size, batch_norm)?;
+    let first_trainer = std::sync::Mutex::new(Some(first));
     share_threads(launch, s.threads);
     let ranks = launch.ranks();
     let observer_slot = std::sync::Mutex::new(Some(CliObserver {
@@ -316,8 +319,8 @@ fn run_here(a: TrainArgs) -> CmdResult {
             ),
             c => (c, &strategy),
         };
-        let first = first_trainer.lock().ok().and_then(|mut t| t.take());
-        let mut trainer = match first {
+        let built = first_trainer.lock().ok().and_then(|mut t| t.take());
+        let mut trainer = match built {
             Some(t) => t,
             None => make_trainer()?,
         };
