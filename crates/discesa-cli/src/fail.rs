@@ -54,9 +54,7 @@ impl Fail {
             said: true,
         }
     }
-}
 
-impl Fail {
     /// Prints the failure's one line on stderr, naming `rank` when it is not rank 0.
     pub fn print(&self, rank: usize) {
         if rank == 0 {
