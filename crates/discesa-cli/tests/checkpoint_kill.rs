@@ -10,6 +10,8 @@
 //! `DISCESA_KILL_TARGET`) and `DISCESA_KILL_EPOCHS` make a bigger run by hand
 //! (scripts/kill_test.sh runs it on MNIST).
 
+mod common;
+
 use discesa::train::{
     load_checkpoint, read_state_dict, PENDING_WEIGHTS_FILE, STATE_FILE, WEIGHTS_FILE,
 };
@@ -38,26 +40,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A synthetic three-class CSV: small enough that the whole test stays within seconds, big
-/// enough (with the 128-64 network below) that an epoch's steps and its checkpoint each take
-/// a few milliseconds, so kills land in every phase of training and of a save.
-fn synthetic_csv(path: &Path) {
-    let mut text = String::from("a,b,c,d,label\n");
-    for i in 0..600u32 {
-        let x = f64::from(i);
-        let class = i % 3;
-        let c = f64::from(class);
-        text.push_str(&format!(
-            "{:.4},{:.4},{:.4},{:.4},k{class}\n",
-            (x * 0.37).sin() + c,
-            (x * 0.91).cos() - c,
-            (x * 0.13).sin() * c,
-            (x * 0.57).cos()
-        ));
-    }
-    std::fs::write(path, text).unwrap();
 }
 
 struct Run {
@@ -172,8 +154,10 @@ fn kill_9_at_random_moments_never_loses_the_checkpoint_and_resume_is_bit_identic
             env_or("DISCESA_KILL_TARGET", String::new()),
         ),
         Err(_) => {
-            let p = scratch.path().join("three.csv");
-            synthetic_csv(&p);
+            // Small enough that the whole test stays within seconds, big enough (with the
+            // 128-64 network below) that an epoch's steps and its checkpoint each take a few
+            // milliseconds, so kills land in every phase of training and of a save.
+            let p = common::data_csv(&scratch.path().join("three.csv"), 600);
             (p, "label".to_string())
         }
     };

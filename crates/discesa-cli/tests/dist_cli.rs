@@ -1,9 +1,9 @@
 //! End-to-end tests of data-parallel `discesa train` on the built binary with worker threads
 //! (`--workers`); `mpi_cli.rs` runs the same under `mpirun`.
 
-mod dist_common;
+mod common;
 
-use dist_common::*;
+use common::*;
 use std::path::Path;
 
 #[test]

@@ -2,9 +2,9 @@
 //! is built with `--features mpi` and Open MPI's `mpirun` is installed. A test that cannot run
 //! says why on stderr.
 
-mod dist_common;
+mod common;
 
-use dist_common::*;
+use common::*;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -251,9 +251,7 @@ fn allreduce_and_ps_on_mpi_ranks_equal_the_single_process_run() {
         a.extend(more.iter().map(|x| x.to_string()));
         let (out, _) = mpi(n, &a, &[], LIMIT);
         let out = ok(out, strategy);
-        let json: serde_json::Value =
-            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-                .expect("one JSON line from rank 0 only");
+        let json = stdout_json(&out);
         assert_eq!(json["ranks"], n);
         assert_close(
             &weights(&ck),
@@ -305,8 +303,7 @@ fn async_on_mpi_keeps_the_staleness_bound() {
     );
     a.extend(["--strategy", "async", "--max-staleness", "1", "--json"].map(String::from));
     let out = ok(mpi(3, &a, &[], LIMIT).0, "async");
-    let json: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let json = stdout_json(&out);
     let counts: Vec<u64> = json["staleness_histogram"]["counts"]
         .as_array()
         .expect("staleness histogram in --json")
@@ -453,9 +450,7 @@ fn landscape_on_two_mpi_ranks_writes_the_files_of_one_process() {
     ok(run(&args(&one), &[]), "one process");
     let two = t.path("two");
     let out = ok(mpi(2, &args(&two), &[], LIMIT).0, "two ranks");
-    let report: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .expect("one report, from rank 0");
+    let report = stdout_json(&out);
     assert_eq!(report["computed"], 20, "{report}");
     let mut names: Vec<String> = std::fs::read_dir(&one)
         .unwrap()

@@ -154,16 +154,29 @@ fn run_mpi(
     body: &(dyn Fn(Option<Box<dyn Communicator>>) -> Result<(), Fail> + Sync),
 ) -> Result<(), Fail> {
     let entry = crate::mpi_link::entry().ok_or_else(without_mpi)?;
-    let mut comm = (entry.init)().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
-    if let Err(e) = agree_on_start(comm.as_mut(), None) {
-        drop(comm);
-        (entry.finalize)();
-        return Err(e);
-    }
+    let comm = (entry.init)().ok_or_else(|| Fail::runtime("MPI could not be initialised"))?;
+    let comm = start_or_end(&entry, comm, None)?;
     // On failure MPI is left unfinalised: the launcher sees the non-zero exit and ends the job.
     body(Some(comm))?;
     (entry.finalize)();
     Ok(())
+}
+
+/// Holds the start-up vote ([`agree_on_start`]) on `comm`; when any rank failed, every rank is
+/// here, so MPI is finalised before the failure is returned.
+fn start_or_end(
+    entry: &crate::mpi_link::MpiEntry,
+    mut comm: Box<dyn Communicator>,
+    mine: Option<&Fail>,
+) -> Result<Box<dyn Communicator>, Fail> {
+    match agree_on_start(comm.as_mut(), mine) {
+        Ok(()) => Ok(comm),
+        Err(e) => {
+            drop(comm);
+            (entry.finalize)();
+            Err(e)
+        }
+    }
 }
 
 /// What a process whose set-up failed with `e` (settings, files, data) reports. Under an MPI
@@ -171,10 +184,10 @@ fn run_mpi(
 /// before running ([`agree_on_start`]), so that the job says each mistake once and ends on every
 /// MPI (MPICH's launcher keeps the other ranks alive when rank 0 exits).
 pub fn failed_start(e: Fail) -> Fail {
-    let Ok(Some(_)) = mpi_launch() else {
+    let (Ok(Some(_)), Some(entry)) = (mpi_launch(), crate::mpi_link::entry()) else {
         return e;
     };
-    let Some(mut comm) = crate::mpi_link::entry().and_then(|entry| (entry.init)()) else {
+    let Some(comm) = (entry.init)() else {
         return e;
     };
     // A process that only looks launched (the launcher's variables without the launcher) is
@@ -182,12 +195,8 @@ pub fn failed_start(e: Fail) -> Fail {
     if comm.size() < 2 {
         return e;
     }
-    let agreed = agree_on_start(comm.as_mut(), Some(&e));
-    drop(comm);
-    if let Some(entry) = crate::mpi_link::entry() {
-        (entry.finalize)();
-    }
-    agreed.err().unwrap_or(e)
+    // With this rank's failure in it, the vote always ends the job.
+    start_or_end(&entry, comm, Some(&e)).err().unwrap_or(e)
 }
 
 /// The first collective of every MPI rank: did each set up well? `mine` is this rank's failure.
@@ -196,9 +205,6 @@ pub fn failed_start(e: Fail) -> Fail {
 /// the lowest failing rank's exit code: one line for a mistake every rank found, one per rank
 /// for mistakes of their own.
 fn agree_on_start(comm: &mut dyn Communicator, mine: Option<&Fail>) -> Result<(), Fail> {
-    if comm.backend() != "mpi" {
-        return Ok(());
-    }
     let (rank, size) = (comm.rank(), comm.size());
     // Per rank: 0 when it set up well, else its message's fingerprint (never 0); its exit code.
     let mut votes = vec![0.0f64; 2 * size];

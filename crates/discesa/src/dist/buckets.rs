@@ -20,6 +20,16 @@ pub struct BucketCaps {
     pub rest: usize,
 }
 
+impl Default for BucketCaps {
+    /// DDP's defaults: [`FIRST_BUCKET_BYTES`], then [`BUCKET_BYTES`].
+    fn default() -> Self {
+        BucketCaps {
+            first: FIRST_BUCKET_BYTES,
+            rest: BUCKET_BYTES,
+        }
+    }
+}
+
 impl BucketCaps {
     /// The same cap for every bucket (DDP when `bucket_cap_mb` is given).
     pub fn all(bytes: usize) -> BucketCaps {
@@ -103,11 +113,7 @@ mod tests {
                 e
             })
             .collect();
-        let default = BucketCaps {
-            first: FIRST_BUCKET_BYTES,
-            rest: BUCKET_BYTES,
-        };
-        let plan = BucketPlan::new(&entries, default);
+        let plan = BucketPlan::new(&entries, BucketCaps::default());
         // The first bucket closes once it reaches 1 MiB: it takes everything here (1.08 MB).
         assert_eq!(plan.ranges, vec![0..off]);
         // One cap of 0.25 MiB for all: the last two layers (273 KB), then the first layer.

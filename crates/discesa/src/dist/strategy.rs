@@ -2,7 +2,7 @@
 
 use super::allreduce::AllReduce;
 use super::async_sgd::{AsyncSgd, StalenessHistogram};
-use super::buckets::{BucketCaps, BUCKET_BYTES, FIRST_BUCKET_BYTES};
+use super::buckets::BucketCaps;
 use super::comm::Communicator;
 use super::common::Ranked;
 use super::local_sgd::LocalSgd;
@@ -62,8 +62,8 @@ impl FromStr for Strategy {
 pub struct StrategyOptions {
     /// Which strategy.
     pub strategy: Strategy,
-    /// Cap of every gradient bucket, in MiB (`allreduce`); `None` closes the first bucket at
-    /// [`FIRST_BUCKET_BYTES`] and the others at [`BUCKET_BYTES`], as DDP does by default.
+    /// Cap of every gradient bucket, in MiB (`allreduce`); `None` takes DDP's default caps
+    /// ([`BucketCaps::default`]).
     pub bucket_mb: Option<f64>,
     /// Rank 0 only serves and computes no gradients (`ps`).
     pub dedicated_server: bool,
@@ -120,13 +120,9 @@ impl StrategyOptions {
 
     /// The runner of this strategy on `comm`'s rank.
     pub fn runner(&self, comm: Box<dyn Communicator>, timeline: Timeline) -> Box<dyn DistSteps> {
-        let caps = match self.bucket_mb {
-            None => BucketCaps {
-                first: FIRST_BUCKET_BYTES,
-                rest: BUCKET_BYTES,
-            },
-            Some(mb) => BucketCaps::all((mb * 1_048_576.0) as usize),
-        };
+        let caps = self.bucket_mb.map_or_else(BucketCaps::default, |mb| {
+            BucketCaps::all((mb * 1_048_576.0) as usize)
+        });
         match self.strategy {
             Strategy::AllReduce => Box::new(Ranked::new(comm, timeline, AllReduce::new(caps))),
             Strategy::Ps => Box::new(Ranked::new(

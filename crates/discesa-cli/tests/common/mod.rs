@@ -1,6 +1,6 @@
-//! Helpers shared by the end-to-end tests of data-parallel `discesa train` (`dist_cli.rs`,
-//! worker threads; `mpi_cli.rs`, MPI ranks): a temporary folder, the test data, the training
-//! command and the checks of its outputs.
+//! Helpers shared by end-to-end tests of `discesa train` (`dist_cli.rs`, worker threads;
+//! `mpi_cli.rs`, MPI ranks; `checkpoint_kill.rs`, its data): a temporary folder, the test data,
+//! the training command and the checks of its outputs.
 #![allow(dead_code)] // each test file uses its own part
 
 use std::path::{Path, PathBuf};
@@ -50,6 +50,12 @@ pub fn data_csv(path: &Path, rows: u32) -> PathBuf {
     }
     std::fs::write(path, text).unwrap();
     path.to_path_buf()
+}
+
+/// The one JSON object a run printed with `--json` (rank 0 only under a launcher).
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
+        .expect("one JSON line from rank 0 only")
 }
 
 /// The training command shared by every run of a comparison (one kernel thread per rank).
